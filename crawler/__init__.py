@@ -1,0 +1,1 @@
+"""Discovery, fetching, extraction and deduplication of news articles."""

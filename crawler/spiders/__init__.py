@@ -1,0 +1,1 @@
+"""Generic spiders driven by an outlet definition: feeds, sitemaps, section pages."""

@@ -1,0 +1,100 @@
+"""Where the database is: a configured DSN, or an embedded PostgreSQL (pgserver) in the home directory."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or started; the message is safe to show (no password)."""
+
+
+def embedded_dsn(pgdata: Path, *, stop_on_exit: bool = False) -> str:
+    """Start (or reuse) the embedded server whose data lives in `pgdata` and return its DSN.
+
+    The server keeps running after this process exits unless `stop_on_exit`, so that
+    `psql "$(wirewatch db url)"` and a second wirewatch process can use it; `stop_embedded`
+    stops it. It listens on a Unix socket only, never on a TCP port.
+    """
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import pgserver  # imported lazily so a DSN user never pays for it
+
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
+        except Exception as exc:  # pgserver raises CalledProcessError, AssertionError, OSError...
+            raise DatabaseUnavailable(
+                f"cannot start the embedded PostgreSQL in {pgdata}: {exc} (see {pgdata / 'log'})"
+            ) from exc
+    return server.get_uri()
+
+
+def stop_embedded(pgdata: Path) -> bool:
+    """Stop the embedded server in `pgdata`; False if none was running."""
+    import subprocess
+
+    from pgserver._commands import pg_ctl
+
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    try:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user="pgserver" if _is_root() else None)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def _is_root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def safe_dsn(dsn: str) -> str:
+    """The DSN with any password removed, for logs and errors."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparseable DSN>"
+    if "password" in info:
+        info["password"] = "***"
+    return " ".join(f"{k}={v}" for k, v in info.items())
+
+
+def connect(dsn: str, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(dsn, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL ({safe_dsn(dsn)}): {_first_line(exc)}") from None
+
+
+def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 4, name: str = "wirewatch") -> ConnectionPool:
+    """One pool per process; fails at once on a bad DSN instead of at the first query."""
+    pool = ConnectionPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        check=ConnectionPool.check_connection,
+        kwargs={"connect_timeout": 10},
+    )
+    pool.open()
+    try:
+        pool.wait(timeout=15)
+    except Exception:
+        pool.close()
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL ({safe_dsn(dsn)})") from None
+    return pool
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

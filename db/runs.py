@@ -1,0 +1,68 @@
+"""The `crawl_runs` table: one row per crawl or import of an outlet, with its counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+from db.queries import QUERIES
+
+COUNTERS = ("pages_fetched", "articles_stored", "copies_detected", "duplicates_skipped", "pages_skipped", "errors")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    outlet: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    pages_fetched: int
+    articles_stored: int
+    copies_detected: int
+    duplicates_skipped: int
+    pages_skipped: int
+    errors: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OutletTotals:
+    outlet: str
+    pages_fetched: int
+    articles_stored: int
+    copies_detected: int
+    duplicates_skipped: int
+    pages_skipped: int
+    errors: int
+
+
+def start_run(conn: psycopg.Connection, outlet: str, kind: str = "crawl") -> int:
+    return conn.execute(QUERIES["start_run"], {"outlet": outlet, "kind": kind}).fetchone()[0]
+
+
+def count(conn: psycopg.Connection, run_id: int, **increments: int) -> None:
+    """Add to a run's counters; call inside the transaction of the work being counted."""
+    unknown = set(increments) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown run counters: {sorted(unknown)}")
+    conn.execute(QUERIES["count_in_run"], {c: increments.get(c, 0) for c in COUNTERS} | {"id": run_id})
+
+
+def finish_run(conn: psycopg.Connection, run_id: int, status: str, error: str | None = None) -> RunRow:
+    with conn.cursor(row_factory=class_row(RunRow)) as cur:
+        return cur.execute(QUERIES["finish_run"], {"id": run_id, "status": status, "error": error}).fetchone()
+
+
+def get_run(conn: psycopg.Connection, run_id: int) -> RunRow | None:
+    with conn.cursor(row_factory=class_row(RunRow)) as cur:
+        return cur.execute(QUERIES["get_run"], {"id": run_id}).fetchone()
+
+
+def totals_since(conn: psycopg.Connection, outlets: list[str], since: datetime) -> list[OutletTotals]:
+    with conn.cursor(row_factory=class_row(OutletTotals)) as cur:
+        return cur.execute(QUERIES["outlet_summary"], {"outlets": outlets, "since": since}).fetchall()

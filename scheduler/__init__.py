@@ -1,0 +1,1 @@
+"""The wirewatch daemon, its configuration and command line."""

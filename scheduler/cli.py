@@ -1,0 +1,320 @@
+"""The `wirewatch` command line. Data goes to stdout; logs and progress to stderr."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from crawler.outlet import Outlet
+from db import articles as article_rows
+from db import outlets as outlet_rows
+from db.connect import DatabaseUnavailable, connect, stop_embedded
+from db.migrate import migrate
+from scheduler.config import Config, ConfigError, load_config
+from scheduler.database import open_archive, resolve_dsn, sync_outlets
+from scheduler.logs import configure_logging
+from scheduler.outlets import OutletsError, load_outlets
+from scheduler.render import FORMATS, render_rows
+
+log = logging.getLogger("wirewatch")
+
+
+class State:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def outlets(self) -> list[Outlet]:
+        try:
+            return load_outlets(self.config.outlets_path)
+        except OutletsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def archive(self) -> str:
+        try:
+            return open_archive(self.config)
+        except DatabaseUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def expected_errors(func):
+    """Turn the errors a user can fix into one `Error: ...` line and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, OutletsError, DatabaseUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar="WIREWATCH_CONFIG",
+              help="Config file (env WIREWATCH_CONFIG; default $WIREWATCH_HOME/wirewatch.toml).")
+@click.option("--outlets", "outlets_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Outlets file (env WIREWATCH_OUTLETS_PATH; default: the bundled seeds/outlets.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging, including Scrapy's own.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Log line format on stderr (env WIREWATCH_LOG_FORMAT).")
+@click.version_option(package_name="wirewatch")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, outlets_path: Path | None, verbose: bool,
+        log_format: str | None) -> None:
+    """wirewatch: monitor news outlets into a clean, deduplicated PostgreSQL archive.
+
+    State lives in $WIREWATCH_HOME (the embedded database, wirewatch.toml). Without
+    WIREWATCH_DATABASE_URL an embedded PostgreSQL is started there.
+
+    Example: wirewatch demo
+    """
+    try:
+        config = load_config(config_file=config_file, overrides={
+            "outlets.path": str(outlets_path) if outlets_path else None,
+            "log.level": "DEBUG" if verbose else None,
+            "log.format": log_format,
+        })
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(config.log_level, config.log_format)
+    ctx.obj = State(config)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Crawl every outlet once, then exit.")
+@click.option("--outlet", "only", multiple=True, help="Only this outlet (repeatable).")
+@pass_state
+@expected_errors
+def run(state: State, once: bool, only: tuple[str, ...]) -> None:
+    """Run the daemon in the foreground: each outlet is crawled at its interval until SIGINT/SIGTERM.
+
+    Example: wirewatch run --once --outlet kyodo
+    """
+    from scheduler.daemon import run_daemon
+    from scheduler.jobs import crawl_and_record
+
+    outlets = _select(state.outlets(), only)
+    dsn = state.archive()
+    with connect(dsn) as conn:
+        sync_outlets(conn, outlets)
+    if once:
+        results = crawl_and_record(outlets, state.config, dsn)
+        _print_results(results)
+        failed = len(outlets) - sum(1 for r in results if r.ok)
+        click.echo(f"{len(outlets) - failed} of {len(outlets)} outlets crawled; "
+                   f"{sum(r.articles_stored for r in results)} articles stored.", err=True)
+        return
+    run_daemon(outlets, state.config, dsn)
+
+
+@cli.command()
+@click.option("--clean", is_flag=True, help="Remove the demo outlets and their articles, then exit.")
+@click.option("--serve", is_flag=True, help="Keep serving the replay sites after the crawl until Ctrl-C.")
+@pass_state
+@expected_errors
+def demo(state: State, clean: bool, serve: bool) -> None:
+    """Crawl a bundled replay of outlet websites on 127.0.0.1 into the archive and summarise it.
+
+    Needs no network and no configuration. Outlets are named demo-...; --clean removes them.
+
+    Example: wirewatch demo && wirewatch search Lavrov
+    """
+    from scheduler.demo import clean_demo, run_demo
+
+    dsn = state.archive()
+    if clean:
+        removed = clean_demo(dsn)
+        click.echo(f"Removed {len(removed)} demo outlets and their articles.")
+        return
+    run_demo(state.config, dsn, serve=serve)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", help="Address of the page, for a single HTML file without a canonical link.")
+@pass_state
+@expected_errors
+def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
+    """Import WARC (.warc, .warc.gz) or HTML files through extract, dedupe and store.
+
+    Pages of a host that no configured outlet covers are stored under an outlet named after the host.
+
+    Example: wirewatch import crawl-2024-01.warc.gz
+    """
+    from scheduler.imports import import_files
+
+    if url is not None and (len(paths) != 1 or paths[0].name.endswith((".warc", ".warc.gz"))):
+        raise click.UsageError("--url applies to a single HTML file")
+    outlets = state.outlets()
+    dsn = state.archive()
+    with connect(dsn) as conn:
+        sync_outlets(conn, outlets)
+        summary = import_files(conn, list(paths), outlets, url=url, dedupe_window=state.config.dedupe_window,
+                               progress=lambda s: click.echo(f"... {s.pages} pages read", err=True))
+    o = summary.outcomes
+    click.echo(f"Imported {summary.pages} pages from {summary.files} files: {o['stored']} articles stored, "
+               f"{o['copies']} syndicated copies, {o['duplicates']} already archived, "
+               f"{o['skipped']} not articles, {o['errors']} unreadable files.")
+    for outlet, n in sorted(summary.by_outlet.items()):
+        click.echo(f"  {outlet}: {n}")
+    if summary.pages == 0 and o["errors"]:
+        raise click.ClickException("nothing could be imported: " + "; ".join(summary.problems))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--outlet", help="Only this outlet.")
+@click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD[ HH:MM:SS], UTC).")
+@click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC).")
+@click.option("--lang", help="Language code, e.g. en.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@pass_state
+@expected_errors
+def search(state: State, query: str, outlet: str | None, since: datetime | None, until: datetime | None,
+           lang: str | None, limit: int, fmt: str) -> None:
+    """Search the archive, newest first. Web-search syntax: "a phrase", OR, -excluded.
+
+    Example: wirewatch search '"northern territories" OR kuril -hockey' --since 2023-01-01
+    """
+    dsn = state.archive()
+    with connect(dsn) as conn:
+        hits = article_rows.search(conn, query, outlet=outlet, language=lang, since=_utc(since),
+                                   until=_utc(until), limit=limit)
+    rows = [{"id": h.id, "published": h.published_at, "outlet": h.outlet, "title": h.title, "url": h.url,
+             "copy_of": h.copy_of} for h in hits]
+    click.echo(render_rows(rows, fmt, columns=["id", "published", "outlet", "title", "url"]), nl=False)
+    if not hits and fmt == "table":
+        click.echo(f"No article matches {query!r}.", err=True)
+
+
+@cli.group()
+def db() -> None:
+    """The PostgreSQL database: its address, migrations, the embedded server."""
+
+
+@db.command("url")
+@pass_state
+@expected_errors
+def db_url(state: State) -> None:
+    """Print the DSN in use (starting the embedded server if needed).
+
+    Example: psql "$(wirewatch db url)"
+    """
+    click.echo(resolve_dsn(state.config))
+
+
+@db.command("migrate")
+@pass_state
+@expected_errors
+def db_migrate(state: State) -> None:
+    """Apply missing migrations (every command also does this on start).
+
+    Example: wirewatch db migrate
+    """
+    with connect(resolve_dsn(state.config)) as conn:
+        applied = migrate(conn)
+    click.echo(f"Applied {len(applied)} migrations." if applied else "Database is up to date.")
+
+
+@db.command("stop")
+@pass_state
+def db_stop(state: State) -> None:
+    """Stop the embedded PostgreSQL server of this WIREWATCH_HOME.
+
+    Example: wirewatch db stop
+    """
+    stopped = stop_embedded(state.config.embedded_pgdata)
+    click.echo("Embedded PostgreSQL stopped." if stopped else "Embedded PostgreSQL was not running.")
+
+
+@cli.group()
+def outlets() -> None:
+    """The configured outlets."""
+
+
+@outlets.command("check")
+@pass_state
+def outlets_check(state: State) -> None:
+    """Validate the outlets file and print what it defines.
+
+    Example: wirewatch --outlets my-outlets.toml outlets check
+    """
+    found = state.outlets()
+    for o in found:
+        sources = len(o.feeds) + len(o.sitemaps) + len(o.sections)
+        click.echo(f"{o.name:<20} {o.language:<4} every {_duration(o.interval):<6} {sources} sources  {o.title}")
+    click.echo(f"{state.config.outlets_path}: {len(found)} outlets, valid.", err=True)
+
+
+@outlets.command("list")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@pass_state
+@expected_errors
+def outlets_list(state: State, fmt: str) -> None:
+    """Outlets in the database with their article counts and crawl state.
+
+    Example: wirewatch outlets list --format json
+    """
+    with connect(state.archive()) as conn:
+        rows = outlet_rows.list_outlets(conn)
+    click.echo(render_rows([{
+        "name": r.name, "articles": r.articles, "last_success": r.last_success_at, "failures": r.consecutive_failures,
+        "last_error": r.last_error, "title": r.title,
+    } for r in rows], fmt, columns=["name", "articles", "last_success", "failures", "last_error"]), nl=False)
+
+
+@cli.command("config")
+@pass_state
+def show_config(state: State) -> None:
+    """Print the effective configuration, secrets redacted.
+
+    Example: wirewatch config
+    """
+    for key, value in state.config.redacted().items():
+        click.echo(f"{key} = {value}")
+
+
+def _select(outlets: list[Outlet], only: tuple[str, ...]) -> list[Outlet]:
+    if not only:
+        return outlets
+    names = {o.name for o in outlets}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise click.ClickException(f"unknown outlet(s): {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+    return [o for o in outlets if o.name in only]
+
+
+def _print_results(results) -> None:
+    rows = [{"outlet": r.outlet, "ok": "yes" if r.ok else "FAILED", "pages": r.pages_fetched,
+             "stored": r.articles_stored, "copies": r.copies_detected, "known": r.duplicates_skipped,
+             "errors": r.errors} for r in results]
+    click.echo(render_rows(rows, "table", columns=list(rows[0]) if rows else []), nl=False)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=timezone.utc) if value and value.tzinfo is None else value
+
+
+def _duration(delta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def main() -> None:
+    cli(prog_name="wirewatch")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The one typed configuration object: defaults < config file < WIREWATCH_* environment < CLI flags.
+
+Built once by the CLI; lower layers receive plain values taken from it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+import platformdirs
+
+from scheduler.outlets import bundled_outlets_path
+
+CONFIG_FILENAME = "wirewatch.toml"
+DEFAULT_USER_AGENT = "wirewatch/0.1 (media monitoring; +{contact})"
+DEFAULT_CONTACT = "https://github.com/wirewatch/wirewatch"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names its source and key."""
+
+
+class Secret:
+    """A value that must never reach a log line, an error message or `wirewatch config`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: Secret | None = None
+    outlets_path: Path = field(default_factory=bundled_outlets_path)
+    contact_url: str = DEFAULT_CONTACT
+    user_agent: str | None = None
+    concurrency: int = 16
+    per_domain_concurrency: int = 2
+    download_timeout: float = 30.0
+    max_page_bytes: int = 10 * 1024 * 1024
+    obey_robots: bool = True
+    dedupe_window: timedelta = timedelta(days=3)
+    log_level: str = "INFO"
+    log_format: str = "text"
+    source: str = "defaults"
+
+    @property
+    def effective_user_agent(self) -> str:
+        return self.user_agent or DEFAULT_USER_AGENT.format(contact=self.contact_url)
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting as printable values, secrets shown as <redacted>."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, timedelta):
+                value = f"{int(value.total_seconds())}s"
+            elif isinstance(value, Secret):
+                value = repr(value)
+            out[f.name] = value
+        out["user_agent"] = self.effective_user_agent
+        return out
+
+
+# key in the config file ("section.key") -> (Config field, parser)
+def _positive_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, str) and v.strip().isdigit()):
+        raise ValueError(f"expected a positive integer, got {v!r}")
+    n = int(v)
+    if n <= 0:
+        raise ValueError(f"expected a positive integer, got {v!r}")
+    return n
+
+
+def _positive_float(v: Any) -> float:
+    try:
+        n = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of seconds, got {v!r}") from None
+    if n <= 0 or isinstance(v, bool):
+        raise ValueError(f"expected a positive number, got {v!r}")
+    return n
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return v.lower() in ("1", "true", "yes", "on")
+    raise ValueError(f"expected true or false, got {v!r}")
+
+
+def _string(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError(f"expected a non-empty string, got {v!r}")
+    return v.strip()
+
+
+def _choice(*allowed: str):
+    def parse(v: Any) -> str:
+        s = _string(v)
+        if s.lower() not in allowed and s.upper() not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {v!r}")
+        return s.upper() if s.upper() in allowed else s.lower()
+    return parse
+
+
+def _days(v: Any) -> timedelta:
+    return timedelta(days=_positive_float(v))
+
+
+def _dsn(v: Any) -> Secret:
+    s = _string(v)
+    if not s.startswith(("postgresql://", "postgres://")) and "=" not in s:
+        raise ValueError("expected a postgresql:// URL or a key=value DSN")
+    return Secret(s)
+
+
+SETTINGS: dict[str, tuple[str, Any]] = {
+    "database.url": ("database_url", _dsn),
+    "outlets.path": ("outlets_path", lambda v: Path(_string(v)).expanduser()),
+    "crawl.contact_url": ("contact_url", _string),
+    "crawl.user_agent": ("user_agent", _string),
+    "crawl.concurrency": ("concurrency", _positive_int),
+    "crawl.per_domain_concurrency": ("per_domain_concurrency", _positive_int),
+    "crawl.download_timeout": ("download_timeout", _positive_float),
+    "crawl.max_page_bytes": ("max_page_bytes", _positive_int),
+    "crawl.obey_robots": ("obey_robots", _bool),
+    "dedupe.window_days": ("dedupe_window", _days),
+    "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
+    "log.format": ("log_format", _choice("text", "json")),
+}
+ENV_PREFIX = "WIREWATCH_"
+
+
+def env_name(key: str) -> str:
+    """`crawl.concurrency` -> `WIREWATCH_CRAWL_CONCURRENCY`; `database.url` -> `WIREWATCH_DATABASE_URL`."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("wirewatch", appauthor=False))
+
+
+def load_config(
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the Config. `overrides` are CLI flags by file key (`outlets.path`), None meaning unset."""
+    env = os.environ if env is None else env
+    home = Path(env.get("WIREWATCH_HOME") or default_home()).expanduser()
+    config = Config(home=home)
+
+    path = config_file or (Path(env["WIREWATCH_CONFIG"]) if env.get("WIREWATCH_CONFIG") else None)
+    explicit = path is not None
+    path = path or home / CONFIG_FILENAME
+    if path.exists():
+        config = _apply(config, _read_file(path), str(path))
+        config = replace(config, source=str(path))
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+
+    from_env = {key: env[env_name(key)] for key in SETTINGS if env.get(env_name(key))}
+    config = _apply(config, from_env, "environment", naming=env_name)
+    if overrides:
+        config = _apply(config, {k: v for k, v in overrides.items() if v is not None}, "command line")
+    return config
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    flat: dict[str, Any] = {}
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: {section}: expected a [{section}] table")
+        for key, value in values.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def _apply(config: Config, values: Mapping[str, Any], source: str, naming=lambda k: k) -> Config:
+    changes: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in SETTINGS:
+            raise ConfigError(f"{source}: {naming(key)}: unknown setting (known: {', '.join(SETTINGS)})")
+        attr, parse = SETTINGS[key]
+        try:
+            changes[attr] = parse(raw)
+        except ValueError as exc:
+            shown = "<redacted>" if attr == "database_url" else None
+            message = str(exc) if shown is None else f"expected a postgresql:// URL, got {shown}"
+            raise ConfigError(f"{source}: {naming(key)}: {message}") from None
+    return replace(config, **changes)

@@ -1,0 +1,46 @@
+"""Logging set-up: the only place handlers are configured (the CLI and crawl child processes call it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+# Attributes every LogRecord has; anything else was passed in `extra=` and goes into JSON output.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        payload.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if record.exc_info:
+            payload["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    verbose = level == "DEBUG"
+    # Scrapy's own lines repeat what our spiders already say once per event.
+    for name, quiet_level in (("scrapy", logging.WARNING), ("scrapy.downloadermiddlewares.retry", logging.CRITICAL),
+                              ("scrapy.downloadermiddlewares.robotstxt", logging.CRITICAL),
+                              ("twisted", logging.CRITICAL),
+                              ("trafilatura", logging.CRITICAL), ("htmldate", logging.CRITICAL),
+                              ("pgserver", logging.WARNING), ("apscheduler", logging.WARNING),
+                              ("psycopg.pool", logging.WARNING)):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else quiet_level)
+    logging.getLogger("scrapy.extensions.logstats").setLevel(logging.INFO)
