@@ -8,13 +8,15 @@ child process (`scheduler.jobs`).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import psycopg
 from scrapy.crawler import CrawlerProcess
+from twisted.internet.task import LoopingCall
 
-from crawler.ingest import IngestTarget, ingest_page
+from crawler.ingest import IngestTarget, Stored, ingest_page
 from crawler.items import FetchedPage
 from crawler.outlet import Outlet
 from crawler.spiders.base import CrawlContext, OutletSpider
@@ -25,6 +27,8 @@ from db import articles, runs
 from db.connect import create_pool
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,9 @@ def scrapy_settings(options: CrawlOptions) -> dict:
         "REDIRECT_MAX_TIMES": 10,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
-        "LOGSTATS_INTERVAL": 60.0,
+        # Handlers are the caller's (scheduler.logs); progress is our own line (see _report_progress).
+        "LOG_INSTALL_ROOT_HANDLER": False,
+        "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
     }
 
@@ -100,6 +106,7 @@ def crawl(outlets: list[Outlet], options: CrawlOptions, now: datetime | None = N
 
 def _crawl(outlets, options, now, pool) -> list[OutletResult]:
     claimed: set[str] = set()
+    tally: Counter = Counter()
 
     def claim_new(urls: list[str]) -> list[str]:
         fresh = [u for u in urls if u not in claimed]
@@ -109,7 +116,7 @@ def _crawl(outlets, options, now, pool) -> list[OutletResult]:
         claimed.update(new)
         return new
 
-    process = CrawlerProcess(scrapy_settings(options), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(options))
     contexts: list[CrawlContext] = []
     for outlet in outlets:
         with pool.connection() as conn:
@@ -117,10 +124,12 @@ def _crawl(outlets, options, now, pool) -> list[OutletResult]:
         target = IngestTarget(outlet=outlet.name, wire=outlet.wire, rules=outlet.rules, run_id=run_id,
                               dedupe_window=options.dedupe_window)
         context = CrawlContext(outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
-                               count=_counter(pool, run_id), ingest=_ingester(pool, target))
+                               count=_counter(pool, run_id, tally), ingest=_ingester(pool, target, tally))
         contexts.append(context)
         for spider in spiders_for(outlet):
             process.crawl(spider, context=context)
+    progress = LoopingCall(_report_progress, tally, len(contexts))
+    progress.start(PROGRESS_EVERY_SECONDS, now=False)
     process.start()
 
     results = []
@@ -143,8 +152,15 @@ def _crawl(outlets, options, now, pool) -> list[OutletResult]:
     return results
 
 
-def _counter(pool, run_id: int):
+def _report_progress(tally: Counter, outlets: int) -> None:
+    log.info("crawling %d outlets: %d pages fetched, %d articles stored, %d copies, %d errors so far",
+             outlets, tally["pages_fetched"], tally["articles_stored"], tally["copies_detected"], tally["errors"],
+             extra={"event": "crawl_progress"})
+
+
+def _counter(pool, run_id: int, tally: Counter):
     def count(**increments: int) -> None:
+        tally.update(increments)
         try:
             with pool.connection() as conn:
                 runs.count(conn, run_id, **increments)
@@ -154,11 +170,14 @@ def _counter(pool, run_id: int):
     return count
 
 
-def _ingester(pool, target: IngestTarget):
+def _ingester(pool, target: IngestTarget, tally: Counter):
     def ingest(page: FetchedPage):
         try:
             with pool.connection() as conn:
-                return ingest_page(conn, page, target)
+                result = ingest_page(conn, page, target)
+            tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
+                         copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
+            return result
         except psycopg.OperationalError as exc:
             # Nothing was committed for this page; it is not archived, so the next crawl fetches it again.
             log.error("%s %s not stored, database unavailable: %s", target.outlet, page.final_url,

@@ -25,16 +25,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+def _quiet_scrapy(record: logging.LogRecord) -> bool:
+    """Scrapy's start-up banner and per-spider INFO lines repeat what wirewatch says once per
+    crawl; its warnings and errors still pass. (Scrapy resets its loggers' levels when a
+    crawl starts, so a handler filter is the place that sticks.)"""
+    return record.levelno >= logging.WARNING or not record.name.startswith(("scrapy", "twisted"))
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    verbose = level == "DEBUG"
+    if not verbose:
+        handler.addFilter(_quiet_scrapy)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    verbose = level == "DEBUG"
     # Scrapy's own lines repeat what our spiders already say once per event.
     for name, quiet_level in (("scrapy", logging.WARNING), ("scrapy.downloadermiddlewares.retry", logging.CRITICAL),
                               ("scrapy.downloadermiddlewares.robotstxt", logging.CRITICAL),
@@ -43,4 +52,3 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
                               ("pgserver", logging.WARNING), ("apscheduler", logging.WARNING),
                               ("psycopg.pool", logging.WARNING)):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else quiet_level)
-    logging.getLogger("scrapy.extensions.logstats").setLevel(logging.INFO)

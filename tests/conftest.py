@@ -7,6 +7,7 @@ import functools
 import os
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -50,16 +51,25 @@ def template_db() -> str:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
 
 
-@pytest.fixture
-def dsn(template_db: str) -> str:
-    """A fresh, migrated database for one test."""
+@contextmanager
+def fresh_database(template: str):
+    """A new database cloned from the migrated template; dropped afterwards."""
     admin = server_dsn()
     name = f"wirewatch_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_db)))
-    yield make_conninfo(admin, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    try:
+        yield make_conninfo(admin, dbname=name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def dsn(template_db: str) -> str:
+    """A fresh, migrated database for one test."""
+    with fresh_database(template_db) as url:
+        yield url
 
 
 @pytest.fixture
@@ -88,3 +98,31 @@ def cli_env(dsn: str, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
     env.update({"WIREWATCH_HOME": str(home), "WIREWATCH_DATABASE_URL": dsn})
     return env
+
+
+MANIFEST = Path(__file__).resolve().parent.parent / "demo" / "sites" / "manifest.toml"
+
+
+def manifest_articles() -> list[dict]:
+    import tomllib
+
+    return tomllib.loads(MANIFEST.read_text(encoding="utf-8"))["article"]
+
+
+def demo_outlets(replay):
+    from demo.outlets import outlets_toml
+    from scheduler.outlets import parse_outlets
+
+    return parse_outlets(outlets_toml(replay.bases), source="demo outlets")
+
+
+def crawl_into(dsn: str, outlets, home: Path):
+    """The daemon's crawl cycle (child process and all) for `outlets` into `dsn`."""
+    from scheduler.config import load_config
+    from scheduler.database import sync_outlets
+    from scheduler.jobs import crawl_and_record
+
+    config = load_config(env={"WIREWATCH_HOME": str(home)})
+    with psycopg.connect(dsn) as conn:
+        sync_outlets(conn, outlets)
+    return crawl_and_record(outlets, config, dsn, throttle_start_delay=0.05)

@@ -1,0 +1,79 @@
+"""`wirewatch demo`: serve the bundled replay of outlet sites on 127.0.0.1 and run the daemon's crawl cycle on it."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+
+from db import articles as article_rows
+from db import outlets as outlet_rows
+from db.connect import connect
+from scheduler.config import Config
+from scheduler.database import sync_outlets
+from scheduler.jobs import crawl_and_record
+from scheduler.outlets import parse_outlets
+from scheduler.render import render_rows
+
+log = logging.getLogger(__name__)
+
+DEMO_PREFIX = "demo-"
+# Loopback answers in microseconds; AutoThrottle's production start delay would only slow the demo.
+DEMO_THROTTLE_START = 0.05
+
+
+def run_demo(config: Config, dsn: str, *, serve: bool = False) -> None:
+    from demo.outlets import outlets_toml
+    from demo.server import ReplayServer
+
+    with ReplayServer() as server:
+        outlets = parse_outlets(outlets_toml(server.bases), source="demo outlets")
+        with connect(dsn) as conn:
+            sync_outlets(conn, outlets)
+        click.echo(f"Serving {len(server.bases)} replay sites on 127.0.0.1; crawling them...", err=True)
+        started = time.monotonic()
+        results = crawl_and_record(outlets, config, dsn, throttle_start_delay=DEMO_THROTTLE_START)
+        elapsed = time.monotonic() - started
+        with connect(dsn) as conn:
+            stored = article_rows.articles_of_outlets(conn, [o.name for o in outlets])
+        _summarise(results, stored, elapsed)
+        if serve:
+            click.echo("Replay sites: " + ", ".join(f"{k} {v}" for k, v in sorted(server.bases.items())), err=True)
+            click.echo("Serving until Ctrl-C.", err=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+
+
+def _summarise(results, stored, elapsed: float) -> None:
+    rows = [{"outlet": r.outlet, "pages fetched": r.pages_fetched, "articles stored": r.articles_stored,
+             "copies detected": r.copies_detected, "already known": r.duplicates_skipped, "errors": r.errors}
+            for r in results]
+    click.echo(f"\nCrawl finished in {elapsed:.1f}s.\n")
+    click.echo(render_rows(rows, "table", columns=list(rows[0]) if rows else []))
+    by_id = {a.id: a for a in stored}
+    copies = [a for a in stored if a.copy_of is not None]
+    click.echo(f"Archive now holds {len(stored)} demo articles, {len(copies)} of them syndicated copies:")
+    for article in stored:
+        marker = f"  copy of #{article.copy_of}" if article.copy_of else ""
+        date = article.published_at.strftime("%Y-%m-%d") if article.published_at else "????-??-??"
+        click.echo(f"  #{article.id:<4} {date} {article.outlet:<17} {article.title[:70]}{marker}")
+    for copy in copies:
+        original = by_id.get(copy.copy_of)
+        if original:
+            click.echo(f"\n  {copy.outlet} republished {original.outlet}'s story "
+                       f"(\"{original.title[:60]}\") as \"{copy.title[:60]}\"")
+    click.echo("\nExplore it:\n"
+               "  wirewatch search Lavrov\n"
+               "  wirewatch search '\"northern territories\" -putin' --format json\n"
+               "  psql \"$(wirewatch db url)\" -c 'SELECT id, outlet, title, copy_of FROM articles'\n"
+               "  wirewatch demo --clean     # remove the demo outlets again")
+
+
+def clean_demo(dsn: str) -> list[str]:
+    with connect(dsn) as conn:
+        with conn.transaction():
+            return outlet_rows.delete_outlets_with_prefix(conn, DEMO_PREFIX)

@@ -1,0 +1,1 @@
+"""Bundled outlet definitions (data only): outlets.toml."""
