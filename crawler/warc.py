@@ -34,6 +34,9 @@ def pages_from_warc(path: Path) -> Iterator[FetchedPage]:
     with stream:
         try:
             for record in ArchiveIterator(stream):
+                if not record.format.startswith("warc"):
+                    # warcio reads any five-word first line as an ARC header
+                    raise UnreadableFile(f"{path}: not a WARC file (a record in {record.format} format)")
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
                 content_type = record.http_headers.get_header("Content-Type") or ""

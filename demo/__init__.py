@@ -1,0 +1,1 @@
+"""Offline replay of outlet websites for `wirewatch demo` and the tests."""
