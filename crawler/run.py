@@ -135,7 +135,7 @@ def _crawl(outlets, options, now, pool) -> list[OutletResult]:
     results = []
     for context in contexts:
         ok = context.sources_ok > 0
-        error = "; ".join(context.source_failures)[:1000] or None
+        error = describe_failures(context.source_failures)
         with pool.connection() as conn:
             row = runs.finish_run(conn, context.run_id, "ok" if ok else "failed", error)
         results.append(OutletResult(
@@ -150,6 +150,20 @@ def _crawl(outlets, options, now, pool) -> list[OutletResult]:
             log.warning("crawl of %s: some sources failed: %s", row.outlet, error,
                         extra={"event": "sources_failed", "outlet": row.outlet})
     return results
+
+
+def describe_failures(failures: list[tuple[str, str]]) -> str | None:
+    """One readable sentence: failed sources grouped by reason ("3 sources: DNS lookup failed ...")."""
+    if not failures:
+        return None
+    by_reason: dict[str, list[str]] = {}
+    for url, reason in failures:
+        by_reason.setdefault(reason, []).append(url)
+    parts = []
+    for reason, urls in by_reason.items():
+        shown = ", ".join(urls[:3]) + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
+        parts.append(f"{reason} ({shown})" if len(urls) == 1 else f"{len(urls)} sources: {reason} ({shown})")
+    return "; ".join(parts)[:1000]
 
 
 def _report_progress(tally: Counter, outlets: int) -> None:

@@ -96,6 +96,8 @@ def cli(ctx: click.Context, config_file: Path | None, outlets_path: Path | None,
 def run(state: State, once: bool, only: tuple[str, ...]) -> None:
     """Run the daemon in the foreground: each outlet is crawled at its interval until SIGINT/SIGTERM.
 
+    With --once, exits 1 only when no outlet at all could be crawled.
+
     Example: wirewatch run --once --outlet kyodo
     """
     from scheduler.daemon import run_daemon
@@ -108,9 +110,11 @@ def run(state: State, once: bool, only: tuple[str, ...]) -> None:
     if once:
         results = crawl_and_record(outlets, state.config, dsn)
         _print_results(results)
-        failed = len(outlets) - sum(1 for r in results if r.ok)
-        click.echo(f"{len(outlets) - failed} of {len(outlets)} outlets crawled; "
+        crawled = sum(1 for r in results if r.ok)
+        click.echo(f"{crawled} of {len(outlets)} outlets crawled; "
                    f"{sum(r.articles_stored for r in results)} articles stored.", err=True)
+        if crawled == 0:
+            raise click.ClickException("no outlet could be crawled (see the log lines above)")
         return
     run_daemon(outlets, state.config, dsn)
 

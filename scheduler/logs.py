@@ -25,10 +25,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+# Failures these report reach wirewatch's errbacks, which log them once with the outlet's name.
+_REPEATS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt")
+
+
 def _quiet_scrapy(record: logging.LogRecord) -> bool:
     """Scrapy's start-up banner and per-spider INFO lines repeat what wirewatch says once per
     crawl; its warnings and errors still pass. (Scrapy resets its loggers' levels when a
     crawl starts, so a handler filter is the place that sticks.)"""
+    if record.name.startswith(_REPEATS):
+        return False
     return record.levelno >= logging.WARNING or not record.name.startswith(("scrapy", "twisted"))
 
 
@@ -45,9 +51,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Scrapy's own lines repeat what our spiders already say once per event.
-    for name, quiet_level in (("scrapy", logging.WARNING), ("scrapy.downloadermiddlewares.retry", logging.CRITICAL),
-                              ("scrapy.downloadermiddlewares.robotstxt", logging.CRITICAL),
-                              ("twisted", logging.CRITICAL),
+    for name, quiet_level in (("twisted", logging.CRITICAL),
                               ("trafilatura", logging.CRITICAL), ("htmldate", logging.CRITICAL),
                               ("pgserver", logging.WARNING), ("apscheduler", logging.WARNING),
                               ("psycopg.pool", logging.WARNING)):

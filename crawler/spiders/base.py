@@ -31,7 +31,7 @@ class CrawlContext:
     count: Callable[..., None]
     # Extract, dedupe and store one fetched article page (`crawler.ingest` over the database).
     ingest: Callable[[FetchedPage], object]
-    source_failures: list[str] = field(default_factory=list)
+    source_failures: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
     sources_ok: int = 0
 
 
@@ -66,7 +66,7 @@ class OutletSpider(scrapy.Spider):
     def discovery_broken(self, response: Response, reason: str) -> None:
         """A discovery document that arrived but cannot be used (malformed feed, empty sitemap...)."""
         self.context.count(pages_fetched=1, errors=1)
-        self.context.source_failures.append(f"{response.url}: {reason}")
+        self.context.source_failures.append((response.url, reason))
         log.debug("%s %s unusable: %s", self.outlet.name, response.url, reason,
                     extra={"event": "source_unusable", "outlet": self.outlet.name, "url": response.url})
 
@@ -96,7 +96,7 @@ class OutletSpider(scrapy.Spider):
         url = failure.request.url if hasattr(failure, "request") else "?"
         reason = _reason(failure)
         self.context.count(errors=1)
-        self.context.source_failures.append(f"{url}: {reason}")
+        self.context.source_failures.append((url, reason))
         # Logged once per outlet, with every failed source, when the crawl ends (crawler.run).
         log.debug("%s source %s failed: %s", self.outlet.name, url, reason,
                     extra={"event": "source_failed", "outlet": self.outlet.name, "url": url})

@@ -1,0 +1,51 @@
+"""The README and deployment files stay true to the code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scheduler.config import SETTINGS, env_name
+from tests.test_cli import all_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", all_commands(), ids=" ".join)
+def test_every_command_is_in_the_readme(command: tuple[str, ...]) -> None:
+    assert f"wirewatch {' '.join(command)}" in README
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, re.S)
+    assert "wirewatch demo" in blocks[0]
+    test_command = blocks[1].strip()
+    assert "pytest" in test_command
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test_command in ci.splitlines()
+
+
+def test_every_setting_is_documented() -> None:
+    for key in SETTINGS:
+        section, name = key.split(".")
+        assert f"[{section}]" in README and re.search(rf"^{name} = ", README, re.M), key
+
+
+@pytest.mark.parametrize("path", ["docker-compose.yml", "deploy/wirewatch.service", "Dockerfile"])
+def test_deployment_files_use_real_settings(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    text = re.sub(r"\$\{[^}]*\}", "", text)  # compose's own interpolation variables
+    known = {env_name(k) for k in SETTINGS} | {"WIREWATCH_HOME", "WIREWATCH_CONFIG"}
+    used = set(re.findall(r"\bWIREWATCH_[A-Z_]+", text))
+    assert used and used <= known, used - known
+
+
+def test_dockerfile_copies_every_package() -> None:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    packages = re.search(r'packages = \[(.*?)\]', (ROOT / "pyproject.toml").read_text()).group(1)
+    for top in {p.strip(' "').split(".")[0] for p in packages.split(",")}:
+        assert f"COPY {top} {top}" in text
