@@ -21,7 +21,6 @@ class _DemoOutlet:
     sitemaps: tuple[str, ...] = ()
     sitemap_since: str | None = None
     sections: tuple[_Section, ...] = ()
-    drop: tuple[str, ...] = ()
 
 
 DEMO_OUTLETS: tuple[_DemoOutlet, ...] = (
@@ -38,7 +37,6 @@ DEMO_OUTLETS: tuple[_DemoOutlet, ...] = (
         "japantoday",
         "Japan Today (demo replay)",
         sections=(_Section("/category/politics", r"/category/politics/[a-z0-9-]+$"),),
-        drop=(".comments", ".resources", ".promo-card"),
     ),
     _DemoOutlet("japantimes", "The Japan Times (demo replay)", feeds=("/feed/atom.xml",)),
     _DemoOutlet(
@@ -51,7 +49,6 @@ DEMO_OUTLETS: tuple[_DemoOutlet, ...] = (
         "asahi",
         "The Asahi Shimbun AJW (demo replay)",
         sections=(_Section("/ajw/international/", r"/ajw/articles/[0-9]+$"),),
-        drop=("#CookieNotice",),
     ),
 )
 
@@ -87,7 +84,5 @@ def outlets_toml(bases: dict[str, str], interval: str = "10m") -> str:
             out.append(f"sitemap_since = {_q(o.sitemap_since)}")
         for s in o.sections:
             out += ["[[outlet.sections]]", f"url = {_q(base + s.path)}", f"link_pattern = {_q(s.link_pattern)}"]
-        if o.drop:
-            out += ["[outlet.rules]", f"drop = {_qlist(list(o.drop))}"]
         out.append("")
     return "\n".join(out)

@@ -1,0 +1,221 @@
+"""Boilerplate removal around trafilatura: per-outlet rules and named page blocks before
+it, standalone boilerplate lines after it.
+
+Before: `apply_rules` applies an outlet's CSS selectors, `drop_boilerplate_blocks` removes
+blocks whose class or id says what they are (ad slots, share bars, "related" rails, photo
+captions). After: trafilatura keeps whole paragraphs, and what slips through on news sites
+is short standalone lines: wire credits ("© KYODO"), copyright footers, photo credits,
+comment and share prompts, breadcrumbs, paywall meters, cookie notices. Each line rule
+recognises one kind and only ever drops a whole line, so a sentence inside a real paragraph
+is never cut. Datelines that open a paragraph ("TOKYO (Kyodo) --", "MOSCOW –") stay.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Callable, Collection
+
+import lxml.html
+from cssselect import SelectorError
+from lxml.cssselect import CSSSelector
+
+from crawler.outlet import ExtractionRules
+
+log = logging.getLogger(__name__)
+
+# Every rule is tested on short lines only: a real paragraph that merely starts with
+# "Photo" or mentions cookies is longer than any of these boilerplate lines.
+SHORT_LINE = 120
+
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+_WIRE_CREDIT = re.compile(
+    r"^(?:==\s*|\()?(?:kyodo|jiji(?: press)?|reuters|ap|afp|xinhua|yonhap|bloomberg|associated press)\)?$",
+    re.IGNORECASE,
+)
+_PHOTO_CREDIT = re.compile(
+    r"^(?:photo|photos|photograph|picture|image|credit|file photo|caption)s?\s*(?:by\b|:|/)"
+    r"|\b(?:photo|pool|getty images|afp|reuters|ap|kyodo|jiji|epa|file)\s*/\s*\S"
+    r"|\bvia (?:reuters|ap|afp|getty images|kyodo)\)?$"
+    r"|\b(?:ap|afp|reuters|kyodo|jiji|getty) photos?\b"
+    r"|photo:\s",
+    re.IGNORECASE,
+)
+_COMMENT_PROMPT = re.compile(
+    r"^(?:\d+\s+comments?|comments?(?:\s*\(\d+\))?|(?:log ?in|sign ?in|register)\b.*\b(?:comment|reply|login)"
+    r"|(?:log ?in|sign ?in) to (?:comment|leave a comment|reply)|leave a (?:comment|reply)"
+    r"|be the first to comment|show comments|view comments|\d+\s*\(\s*\+\d+\s*/\s*-\d+\s*\))\.?$",
+    re.IGNORECASE,
+)
+_SHARE_PRINT = re.compile(
+    r"^(?:(?:share|print|email|e-mail|tweet|facebook|twitter|line|linkedin|whatsapp|copy link"
+    r"|share this(?: article| story)?|share on \w+|print this(?: article| page)?|save|bookmark)"
+    r"[\s|/:]*)+$",
+    re.IGNORECASE,
+)
+# Labels of page widgets: account links, rails, ad markers.
+_WIDGET_LABEL = re.compile(
+    r"^(?:newsletter signup|register\s*/\s*log ?in|log ?in\s*/\s*register|subscribe(?: now)?|sign up"
+    r"|forgot password\??|user registration|learn more|read more|find out more|advertisement"
+    r"|sponsored(?: content)?|related(?: coverage| articles| stories| news)?|recent features|most read"
+    r"|most popular|latest news|trending|keywords|tags|gift this article)[.:]?$",
+    re.IGNORECASE,
+)
+# "INTERNATIONAL > East Asia & Pacific", "Home / World / Asia"
+_BREADCRUMB = re.compile(r"^[^.!?\"“”]{1,60}(?:\s+[>»/]\s+[^.!?\"“”]{1,60})+$")
+_PAYWALL = re.compile(
+    r"^(?:you have read \d+ of \d+ (?:free )?articles|you have \d+ free articles? left"
+    r"|(?:like this story\? )?subscribe (?:to|for) .{0,60}\b(?:unlimited|full) access)",
+    re.IGNORECASE,
+)
+_COOKIES = re.compile(r"\b(?:uses? cookies|cookie policy|accept (?:all )?cookies)\b", re.IGNORECASE)
+_DATE_ONLY = re.compile(r"^(?:date\s+)?\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", re.IGNORECASE)
+
+LINE_RULES: dict[str, Callable[[str], bool]] = {
+    "copyright": lambda line: bool(_COPYRIGHT.match(line)),
+    "wire_credit": lambda line: bool(_WIRE_CREDIT.match(line)),
+    "photo_credit": lambda line: bool(_PHOTO_CREDIT.search(line)) and not line.endswith((".", "”", '"')),
+    "comment_prompt": lambda line: bool(_COMMENT_PROMPT.match(line)),
+    "share_print": lambda line: bool(_SHARE_PRINT.match(line)),
+    "widget_label": lambda line: bool(_WIDGET_LABEL.match(line)),
+    "breadcrumb": lambda line: bool(_BREADCRUMB.match(line)),
+    "paywall_meter": lambda line: bool(_PAYWALL.match(line)),
+    "cookie_notice": lambda line: bool(_COOKIES.search(line)),
+    "bare_date": lambda line: bool(_DATE_ONLY.match(line)),
+}
+
+
+def boilerplate_rule(line: str, labels: Collection[str] = ()) -> str | None:
+    """Name of the rule that marks `line` as boilerplate, or None for a content line.
+
+    `labels` are the page's own title, site name, section and tags: a line that is just
+    one of them is a heading, a kicker or a tag list item, not text.
+    """
+    if len(line) > SHORT_LINE and not _COOKIES.search(line):
+        return None
+    if line.casefold() in {label.casefold() for label in labels}:
+        return "page_label"
+    for name, rule in LINE_RULES.items():
+        if rule(line):
+            return name
+    return None
+
+
+def clean_text(text: str, labels: Collection[str] = ()) -> str:
+    """Paragraphs (one per input line) without boilerplate lines, joined by a blank line."""
+    kept = []
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        rule = boilerplate_rule(line, labels)
+        if rule is None:
+            kept.append(line)
+        else:
+            log.debug("dropped boilerplate line (%s): %.60s", rule, line)
+    return "\n\n".join(kept)
+
+
+def link_text_share(text: str, tree: lxml.html.HtmlElement) -> float:
+    """Share (0..1) of `text` made of lines that are the text of a link in `tree`.
+
+    A section page's headline list survives trafilatura as a run of "- Headline" lines;
+    an article's paragraphs are almost never whole link texts.
+    """
+    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
+    anchors = {a for a in anchors if len(a) >= 15}
+    if not text or not anchors:
+        return 0.0
+    linked = 0
+    for line in text.split("\n\n"):
+        body = line.removeprefix("- ")
+        covered = max((len(a) for a in anchors if a in body), default=0)
+        if covered >= len(body) / 2:
+            linked += len(line)
+    return linked / len(text)
+
+
+# Class/id words that name a page block which is never article text: readability's
+# "unlikely candidates", narrowed to what news templates use (GPT ad slots, comment
+# threads, share bars, "related"/"popular" rails, paywall meters, cookie notices).
+BOILERPLATE_CLASS_WORDS = frozenset(
+    {
+        "ad", "ads", "advert", "advertisement", "gpt", "sponsored", "promo", "outbrain", "taboola",
+        "comment", "comments", "share", "sns", "social", "print", "newsletter", "subscribe",
+        "related", "popular", "ranking", "trending", "recommended", "resources", "readmore",
+        "paywall", "meter", "cookie", "breadcrumb", "breadcrumbs", "tags", "keyword", "copyright",
+        "caption", "credit",
+    }
+)
+_BLOCK_TAGS = ("div", "section", "aside", "p", "ul", "ol", "span", "a", "nav", "footer", "form", "figcaption")
+_CLASS_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def drop_boilerplate_blocks(tree: lxml.html.HtmlElement) -> int:
+    """Remove, in place, blocks whose class or id names boilerplate; returns how many.
+
+    A block holding the <h1>, an <article>, the schema.org articleBody or more than half
+    the page's text is kept: a template that wraps the whole story in
+    `class="share-wrapper"` must not lose it.
+    """
+    body = tree.find("body")
+    total = len(body.text_content()) if body is not None else 0
+    doomed = []
+    for el in tree.iter(*_BLOCK_TAGS):
+        names = f"{el.get('class', '')} {el.get('id', '')}"
+        if not names.strip() and el.tag != "figcaption":
+            continue
+        if doomed and doomed[-1] in el.iterancestors():
+            continue
+        words = {w.lower() for w in _CLASS_WORD.findall(names)}
+        if el.tag == "figcaption" or words & BOILERPLATE_CLASS_WORDS:
+            if not _holds_article(el) and len(el.text_content()) <= total / 2:
+                doomed.append(el)
+    for el in doomed:
+        el.drop_tree()
+    return len(doomed)
+
+
+_ARTICLE_MARKERS = './/h1 | .//article | .//*[@itemprop="articleBody"]'
+
+
+def _holds_article(el: lxml.html.HtmlElement) -> bool:
+    return el.get("itemprop") == "articleBody" or bool(el.xpath(_ARTICLE_MARKERS))
+
+
+def apply_rules(tree: lxml.html.HtmlElement, rules: ExtractionRules | None) -> lxml.html.HtmlElement:
+    """A copy of `tree` with `rules.drop` removed and, if `rules.body` matches, only that body.
+
+    The input tree is left untouched: metadata is read from the whole page.
+    """
+    tree = copy.deepcopy(tree)
+    if rules is None:
+        return tree
+    for selector in rules.drop:
+        for el in select(tree, selector):
+            el.drop_tree()
+    if not rules.body:
+        return tree
+    bodies = select(tree, rules.body)
+    if not bodies:
+        log.info("body selector %r matched nothing; using the whole page", rules.body)
+        return tree
+    page = lxml.html.document_fromstring("<html><head></head><body></body></html>")
+    head = tree.find("head")
+    if head is not None:
+        page.replace(page.find("head"), copy.deepcopy(head))
+    container = page.find("body")
+    for el in bodies:
+        el.tail = None
+        container.append(el)
+    return page
+
+
+def select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    """Elements matching a CSS selector; an invalid selector matches nothing (and is logged)."""
+    try:
+        return CSSSelector(selector)(tree)
+    except SelectorError:
+        log.warning("invalid CSS selector in outlet rules: %r", selector)
+        return []

@@ -1,0 +1,277 @@
+"""One news page in, one clean article (or the reason there is none) out.
+
+`extract_article` is a plain function over a string or bytes: no crawl, no database. The
+page is parsed once with lxml; metadata comes from `crawler.metadata` (JSON-LD, then meta
+tags), then trafilatura's metadata, then htmldate for the date; the text from trafilatura
+run on the tree after the outlet's rules, then line-level cleanup (`crawler.clean`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from configparser import ConfigParser
+from dataclasses import dataclass
+from datetime import datetime
+
+import charset_normalizer
+import htmldate
+import lxml.etree
+import lxml.html
+import trafilatura
+from trafilatura.metadata import extract_metadata as trafilatura_metadata
+from trafilatura.settings import use_config
+
+from crawler.clean import apply_rules, clean_text, drop_boilerplate_blocks, link_text_share, select
+from crawler.metadata import (
+    Metadata,
+    detect_language,
+    parse_datetime,
+    read_metadata,
+    split_authors,
+    strip_site_suffix,
+)
+from crawler.outlet import ExtractionRules
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 250
+MAX_LINK_TEXT_SHARE = 0.5
+# Pages above these are not news articles (or are hostile). News pages run 1,000-5,000
+# elements; trafilatura needs ~0.2 s per 1,000 *extra* elements (3.8 s for 20,000 <p>).
+MAX_HTML_CHARS = 5_000_000
+MAX_ELEMENTS = 20_000
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    text: str  # paragraphs separated by one blank line
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None  # timezone-aware
+    updated_at: datetime | None = None
+    language: str | None = None  # ISO 639-1 where known: "en", "ja"
+    description: str | None = None
+    canonical_url: str | None = None  # absolute
+    site_name: str | None = None
+    image: str | None = None
+    tags: tuple[str, ...] = ()
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """The page is not an article; `reason` is one line for logs and crawl statistics."""
+
+    reason: str
+
+
+def extract_article(
+    html: str | bytes, url: str | None = None, rules: ExtractionRules | None = None
+) -> Article | Skipped:
+    """Extract the article in `html`; never raises for bad input, returns `Skipped` instead."""
+    text = decode_html(html) if isinstance(html, bytes) else html
+    if not text or not text.strip():
+        return Skipped("empty document")
+    if len(text) > MAX_HTML_CHARS:
+        return Skipped(f"document too large ({len(text)} chars > {MAX_HTML_CHARS})")
+    if _looks_binary(text):
+        return Skipped("not HTML (binary content)")
+    tree = parse_html(text)
+    if tree is None:
+        return Skipped("unparseable HTML")
+    if (elements := sum(1 for _ in tree.iter())) > MAX_ELEMENTS:
+        return Skipped(f"document too large ({elements} elements > {MAX_ELEMENTS})")
+
+    meta = read_metadata(tree, url)
+    _apply_metadata_rules(meta, tree, rules)
+    content = apply_rules(tree, rules)
+    drop_boilerplate_blocks(content)
+    labels = [x for x in (meta.title, meta.site_name, meta.section, *meta.tags) if x]
+    body = clean_text(_extract_text(content, url), labels)
+    if len(body) < MIN_TEXT_CHARS:
+        return Skipped(f"no article text ({len(body)} chars < {MIN_TEXT_CHARS})")
+    if (share := link_text_share(body, tree)) > MAX_LINK_TEXT_SHARE:
+        return Skipped(f"link list, not an article ({share:.0%} of the text is link text)")
+    _complete_metadata(meta, tree, url)
+    if not meta.title:
+        return Skipped("no title")
+    return Article(
+        title=meta.title,
+        text=body,
+        authors=meta.authors,
+        published_at=meta.published_at,
+        updated_at=meta.updated_at,
+        language=meta.language or detect_language(body),
+        description=meta.description,
+        canonical_url=meta.canonical_url,
+        site_name=meta.site_name,
+        image=meta.image,
+        tags=meta.tags,
+        section=meta.section,
+    )
+
+
+# --- decoding and parsing ------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""",
+    re.IGNORECASE,
+)
+# Labels pages declare, mapped to the codec browsers actually use for them (WHATWG
+# Encoding Standard): Shift_JIS pages are written in Windows-31J, Latin-1 ones in cp1252.
+_CODEC_FOR_LABEL = {
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "ms_kanji": "cp932",
+    "euc-jp": "euc_jis_2004",
+    "x-euc-jp": "euc_jis_2004",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+}
+
+
+def decode_html(data: bytes) -> str:
+    """Text of an HTML document: BOM, then `<meta charset>`, then UTF-8, then detection.
+
+    A page that is its declared charset (or UTF-8) but for a few stray bytes keeps it:
+    guessing again would turn every accented or Japanese character into mojibake.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    match = _META_CHARSET.search(data[:4096])
+    if match:
+        label = (match.group(1) or match.group(2)).decode("ascii").lower()
+        try:
+            if (text := _decode_mostly(data, _CODEC_FOR_LABEL.get(label, label))) is not None:
+                return text
+            log.debug("page is not %s as declared; detecting", label)
+        except LookupError:
+            log.debug("unknown charset %r declared; detecting", label)
+    if (text := _decode_mostly(data, "utf-8")) is not None:
+        return text
+    # charset_normalizer costs ~10 ms per 10 kB; only pages that are not UTF-8 get here.
+    best = charset_normalizer.from_bytes(data[:200_000]).best()
+    if best is not None:
+        codec = _CODEC_FOR_LABEL.get(best.encoding.replace("_", "-"), best.encoding)
+        return data.decode(codec, errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def _decode_mostly(data: bytes, codec: str) -> str | None:
+    """`data` decoded with `codec` if at most 1 byte in 1,000 (or 3) is invalid in it."""
+    text = data.decode(codec, errors="replace")
+    return text if text.count("\ufffd") <= max(3, len(data) // 1000) else None
+
+
+# Characters XML (hence lxml) refuses in text; U+FFFD marks bytes that did not decode.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+def _looks_binary(text: str) -> bool:
+    """More than 5% control or undecodable characters in the first 4 kB: not a web page."""
+    sample = text[:4096]
+    return len(_BINARY_CHARS.findall(sample)) > len(sample) * 0.05
+
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+
+
+def parse_html(text: str) -> lxml.html.HtmlElement | None:
+    # lxml refuses str input that carries an encoding declaration, and any tree edit
+    # (drop_tree) raises on text holding a control character.
+    text = _CONTROL_CHARS.sub("", _XML_DECLARATION.sub("", text, count=1))
+    try:
+        return lxml.html.document_fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+# --- text ----------------------------------------------------------------------------
+
+
+def _extract_text(tree: lxml.html.HtmlElement, url: str | None) -> str:
+    document = trafilatura.bare_extraction(
+        tree,
+        url=url,
+        favor_precision=True,
+        include_comments=False,
+        include_tables=False,
+        with_metadata=False,
+        config=_TRAFILATURA_CONFIG,
+    )
+    return (document.text or "") if document is not None else ""
+
+
+def _trafilatura_config() -> ConfigParser:
+    """trafilatura's settings with its size floors off: ours (MIN_TEXT_CHARS) applies after
+    cleanup, and a dropped short text would hide why the page was skipped."""
+    config = use_config()
+    config.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
+    return config
+
+
+_TRAFILATURA_CONFIG = _trafilatura_config()
+
+
+# --- metadata completion -------------------------------------------------------------
+
+
+def _apply_metadata_rules(meta: Metadata, tree: lxml.html.HtmlElement, rules: ExtractionRules | None) -> None:
+    """Outlet `date`/`author` selectors win over generic metadata when they match."""
+    if rules is None:
+        return
+    if rules.date:
+        for el in select(tree, rules.date):
+            value = el.get("datetime") or el.get("content") or el.text_content()
+            if parsed := parse_datetime(value):
+                meta.published_at = parsed
+                break
+    if rules.author:
+        names = [n for el in select(tree, rules.author) for n in split_authors(el.text_content())]
+        if names:
+            meta.authors = tuple(dict.fromkeys(names))
+
+
+_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
+
+
+def _complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
+    """Fill gaps from trafilatura's metadata, then htmldate; both scan the tree, so only on need."""
+    if meta.title and meta.authors and meta.published_at and meta.site_name:
+        return
+    found = trafilatura_metadata(tree, url, extensive=False)
+    meta.offer("title", strip_site_suffix(found.title, meta.site_name) if found.title else None)
+    meta.offer("authors", tuple(n for a in (found.author or "").split(";") for n in split_authors(a)))
+    meta.offer("published_at", parse_datetime(found.date))
+    # trafilatura falls back to the host name, which is no site name.
+    if found.sitename and not _HOST_NAME.fullmatch(found.sitename):
+        meta.offer("site_name", found.sitename)
+    meta.offer("description", found.description)
+    meta.offer("image", found.image)
+    meta.offer("tags", tuple(t for t in (found.tags or []) if t))
+    meta.offer("section", (found.categories or [None])[0])
+    if meta.published_at is None:
+        # trafilatura asked htmldate for the original date; settle for any date in markup or
+        # URL. Not extensive_search: it hands odd strings to dateparser, which tries every
+        # locale (measured 5 s for one mangled page).
+        found_date = htmldate.find_date(
+            tree, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S", url=url
+        )
+        meta.offer("published_at", parse_datetime(found_date))
