@@ -41,7 +41,9 @@ def stop_embedded(pgdata: Path) -> bool:
     """Stop the embedded server in `pgdata`; False if none was running."""
     import subprocess
 
-    from pgserver._commands import pg_ctl
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        from pgserver._commands import pg_ctl
 
     if not (pgdata / "postmaster.pid").exists():
         return False
