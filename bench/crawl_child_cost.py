@@ -1,6 +1,7 @@
 """What a crawl in a fresh child process costs before it fetches anything.
 
-The daemon runs each crawl in a spawned child (Twisted's reactor cannot restart in a process).
+The daemon used to run each crawl in a spawned child (Twisted's reactor cannot restart in a process);
+README "Performance" compares it with crawling in-process (bench/soak.py), the design chosen.
 This measures, on this machine, the fixed price of that choice: spawn + import of the
 crawler stack + Scrapy's CrawlerProcess set-up, against the same work done in-process
 (warm imports) as the baseline.

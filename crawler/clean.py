@@ -26,10 +26,20 @@ from crawler.outlet import ExtractionRules
 log = logging.getLogger(__name__)
 
 # Every rule is tested on short lines only: a real paragraph that merely starts with
-# "Photo" or mentions cookies is longer than any of these boilerplate lines.
+# "Photo" or mentions cookies is longer than any of these boilerplate lines. Lengths are
+# `text_weight`s, so a Japanese sentence is not "short" for being written densely.
 SHORT_LINE = 120
 
-_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright\b)", re.IGNORECASE)
+# Scripts written without spaces between words say about twice as much per character.
+_DENSE_SCRIPT = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+                           "\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def text_weight(text: str) -> int:
+    """Length in Latin-text characters: each character of a dense script (CJK, Thai, ...) counts twice."""
+    return len(text) + len(_DENSE_SCRIPT.findall(text))
+
+_COPYRIGHT = re.compile(r"^(?:[™®]\s*&\s*)?(?:©|\(c\)|copyright\b)|\ball rights reserved\b", re.IGNORECASE)
 _WIRE_CREDIT = re.compile(
     r"^(?:==\s*|\()?(?:kyodo|jiji(?: press)?|reuters|ap|afp|xinhua|yonhap|bloomberg|associated press)\)?$",
     re.IGNORECASE,
@@ -59,7 +69,8 @@ _WIDGET_LABEL = re.compile(
     r"^(?:newsletter signup|register\s*/\s*log ?in|log ?in\s*/\s*register|subscribe(?: now)?|sign up"
     r"|forgot password\??|user registration|learn more|read more|find out more|advertisement"
     r"|sponsored(?: content)?|related(?: coverage| articles| stories| news)?|recent features|most read"
-    r"|most popular|latest news|trending|keywords|tags|gift this article)[.:]?$",
+    r"|most popular|latest news|trending|keywords|tags|gift this article"
+    r"|loading(?: \w+){0,3}\s*(?:\.\.\.|…))[.:]?$",
     re.IGNORECASE,
 )
 # "INTERNATIONAL > East Asia & Pacific", "Home / World / Asia"
@@ -70,10 +81,15 @@ _PAYWALL = re.compile(
     re.IGNORECASE,
 )
 _COOKIES = re.compile(r"\b(?:uses? cookies|cookie policy|accept (?:all )?cookies)\b", re.IGNORECASE)
-_DATE_ONLY = re.compile(r"^(?:date\s+)?\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", re.IGNORECASE)
+_DATE_ONLY = re.compile(
+    r"^(?:date\s+|published:?\s+|updated:?\s+)?(?:\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}, \d{4}(?:,? \d{1,2}:\d{2}(?: ?[ap]\.?m\.?)?)?"
+    r"(?: \w{2,4})?)$",
+    re.IGNORECASE,
+)
 
 LINE_RULES: dict[str, Callable[[str], bool]] = {
-    "copyright": lambda line: bool(_COPYRIGHT.match(line)),
+    "copyright": lambda line: bool(_COPYRIGHT.search(line)),
     "wire_credit": lambda line: bool(_WIRE_CREDIT.match(line)),
     "photo_credit": lambda line: bool(_PHOTO_CREDIT.search(line)) and not line.endswith((".", "”", '"')),
     "comment_prompt": lambda line: bool(_COMMENT_PROMPT.match(line)),
@@ -92,7 +108,7 @@ def boilerplate_rule(line: str, labels: Collection[str] = ()) -> str | None:
     `labels` are the page's own title, site name, section and tags: a line that is just
     one of them is a heading, a kicker or a tag list item, not text.
     """
-    if len(line) > SHORT_LINE and not _COOKIES.search(line):
+    if text_weight(line) > SHORT_LINE and not _COOKIES.search(line):
         return None
     if line.casefold() in {label.casefold() for label in labels}:
         return "page_label"
@@ -117,23 +133,48 @@ def clean_text(text: str, labels: Collection[str] = ()) -> str:
     return "\n\n".join(kept)
 
 
-def link_text_share(text: str, tree: lxml.html.HtmlElement) -> float:
-    """Share (0..1) of `text` made of lines that are the text of a link in `tree`.
+def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
+    """The texts of the page's links long enough to be headlines."""
+    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
+    return {a for a in anchors if len(a) >= 15}
+
+
+def _is_link_line(line: str, anchors: set[str]) -> bool:
+    """Whether a link text covers half of `line`, or `line` is part of a link's text (a
+    teaser link that wraps kicker, headline and summary)."""
+    body = line.removeprefix("- ")
+    covered = max((len(a) for a in anchors if a in body), default=0)
+    return covered >= len(body) / 2 or (len(body) >= 15 and any(body in a for a in anchors))
+
+
+def link_text_share(text: str, anchors: set[str]) -> float:
+    """Share (0..1) of `text` made of paragraphs that are mostly the text of a link.
 
     A section page's headline list survives trafilatura as a run of "- Headline" lines;
     an article's paragraphs are almost never whole link texts.
     """
-    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
-    anchors = {a for a in anchors if len(a) >= 15}
     if not text or not anchors:
         return 0.0
-    linked = 0
-    for line in text.split("\n\n"):
-        body = line.removeprefix("- ")
-        covered = max((len(a) for a in anchors if a in body), default=0)
-        if covered >= len(body) / 2:
-            linked += len(line)
+    linked = sum(len(line) for line in text.split("\n\n") if _is_link_line(line, anchors))
     return linked / len(text)
+
+
+def trim_link_tail(text: str, anchors: set[str]) -> str:
+    """`text` without the list that ends it when that list is a "more stories" rail, which
+    trafilatura took for part of the article: two thirds of its items (3 or more) are links,
+    the others typically a newsletter pitch."""
+    paragraphs = text.split("\n\n")
+    start = len(paragraphs)
+    while start > 1 and paragraphs[start - 1].startswith("- "):
+        start -= 1
+    items = paragraphs[start:]
+    linked = sum(1 for item in items if _is_link_line(item, anchors))
+    if linked < 3 or linked < len(items) * 2 / 3:
+        return text
+    heading = paragraphs[start - 1]
+    if start > 1 and text_weight(heading) <= 40 and not heading.endswith((".", "!", "?", "。", "”", '"')):
+        start -= 1  # the rail's own heading ("More from us")
+    return "\n\n".join(paragraphs[:start])
 
 
 # Class/id words that name a page block which is never article text: readability's
@@ -169,12 +210,22 @@ def drop_boilerplate_blocks(tree: lxml.html.HtmlElement) -> int:
         if doomed and doomed[-1] in el.iterancestors():
             continue
         words = {w.lower() for w in _CLASS_WORD.findall(names)}
+        # A long paragraph is text whatever its class says: Condé Nast marks the paragraphs
+        # behind its paywall `class="paywall"`.
+        if el.tag == "p" and _is_prose(el.text_content()):
+            continue
         if el.tag == "figcaption" or words & BOILERPLATE_CLASS_WORDS:
             if not _holds_article(el) and len(el.text_content()) <= total / 2:
                 doomed.append(el)
     for el in doomed:
         el.drop_tree()
     return len(doomed)
+
+
+def _is_prose(text: str) -> bool:
+    """A long text, or a sentence of eight words or more."""
+    text = " ".join(text.split())
+    return text_weight(text) > SHORT_LINE or (len(text.split()) >= 8 and text.endswith((".", "。", "”", '"')))
 
 
 _ARTICLE_MARKERS = './/h1 | .//article | .//*[@itemprop="articleBody"]'

@@ -99,14 +99,15 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 
 
-def _words(text: str) -> list[str]:
+def tokens(text: str) -> list[str]:
+    """The normalised opening of a text (MAX_CHARS raw characters) as words and CJK characters."""
     return _TOKEN.findall(normalize_text(text[:MAX_CHARS]))
 
 
 def similarity(a: str, b: str) -> float:
     """0..100: share of the shorter text's opening words found, in order, in the opening
     of the longer. Symmetric; cost bounded by MAX_WORDS whatever the article length."""
-    wa, wb = _words(a), _words(b)
+    wa, wb = tokens(a), tokens(b)
     short, long_ = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
     short = short[:MAX_WORDS]
     if len(short) < MIN_WORDS:

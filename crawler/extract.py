@@ -23,7 +23,17 @@ import trafilatura
 from trafilatura.metadata import extract_metadata as trafilatura_metadata
 from trafilatura.settings import use_config
 
-from crawler.clean import apply_rules, clean_text, drop_boilerplate_blocks, link_text_share, select
+from crawler.clean import (
+    apply_rules,
+    clean_text,
+    drop_boilerplate_blocks,
+    link_text_share,
+    link_texts,
+    select,
+    text_weight,
+    trim_link_tail,
+)
+from crawler.fallback import readability_text
 from crawler.metadata import (
     Metadata,
     detect_language,
@@ -32,10 +42,12 @@ from crawler.metadata import (
     split_authors,
     strip_site_suffix,
 )
+from crawler.nonarticle import not_an_article
 from crawler.outlet import ExtractionRules
 
 log = logging.getLogger(__name__)
 
+# In text_weight units: characters of Latin text, each CJK or Thai character counting twice.
 MIN_TEXT_CHARS = 250
 MAX_LINK_TEXT_SHARE = 0.5
 # Pages above these are not news articles (or are hostile). News pages run 1,000-5,000
@@ -58,6 +70,7 @@ class Article:
     image: str | None = None
     tags: tuple[str, ...] = ()
     section: str | None = None
+    extractor: str = "trafilatura"  # which extractor's text this is: "trafilatura" or "readability"
 
 
 @dataclass(frozen=True)
@@ -68,10 +81,14 @@ class Skipped:
 
 
 def extract_article(
-    html: str | bytes, url: str | None = None, rules: ExtractionRules | None = None
+    html: str | bytes, url: str | None = None, rules: ExtractionRules | None = None,
+    content_type: str | None = None,
 ) -> Article | Skipped:
-    """Extract the article in `html`; never raises for bad input, returns `Skipped` instead."""
-    text = decode_html(html) if isinstance(html, bytes) else html
+    """Extract the article in `html`; never raises for bad input, returns `Skipped` instead.
+
+    `content_type` is the response's Content-Type header: its charset, if any, is tried first.
+    """
+    text = decode_html(html, content_type) if isinstance(html, bytes) else html
     if not text or not text.strip():
         return Skipped("empty document")
     if len(text) > MAX_HTML_CHARS:
@@ -90,10 +107,19 @@ def extract_article(
     drop_boilerplate_blocks(content)
     labels = [x for x in (meta.title, meta.site_name, meta.section, *meta.tags) if x]
     body = clean_text(_extract_text(content, url), labels)
-    if len(body) < MIN_TEXT_CHARS:
-        return Skipped(f"no article text ({len(body)} chars < {MIN_TEXT_CHARS})")
-    if (share := link_text_share(body, tree)) > MAX_LINK_TEXT_SHARE:
+    extractor = "trafilatura"
+    if text_weight(body) < MIN_TEXT_CHARS:
+        second = clean_text(readability_text(content, url), labels)
+        if text_weight(second) > text_weight(body):
+            body, extractor = second, "readability"
+    anchors = link_texts(tree)
+    if (share := link_text_share(body, anchors)) > MAX_LINK_TEXT_SHARE:
         return Skipped(f"link list, not an article ({share:.0%} of the text is link text)")
+    body = trim_link_tail(body, anchors)
+    if reason := not_an_article(meta.page_types, content, body):
+        return Skipped(reason)
+    if (weight := text_weight(body)) < MIN_TEXT_CHARS:
+        return Skipped(f"no article text ({weight} chars < {MIN_TEXT_CHARS})")
     _complete_metadata(meta, tree, url)
     if not meta.title:
         return Skipped("no title")
@@ -110,6 +136,7 @@ def extract_article(
         image=meta.image,
         tags=meta.tags,
         section=meta.section,
+        extractor=extractor,
     )
 
 
@@ -144,20 +171,33 @@ _CODEC_FOR_LABEL = {
 }
 
 
-def decode_html(data: bytes) -> str:
-    """Text of an HTML document: BOM, then `<meta charset>`, then UTF-8, then detection.
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
-    A page that is its declared charset (or UTF-8) but for a few stray bytes keeps it:
+
+def decode_html(data: bytes, content_type: str | None = None) -> str:
+    """Text of an HTML document: BOM, then the Content-Type header's charset, then
+    `<meta charset>`, then UTF-8, then detection.
+
+    A declared charset the bytes do not fit (a CMS serving EUC-JP under a UTF-8 header) is
+    passed over. A page that is its declared charset but for a few stray bytes keeps it:
     guessing again would turn every accented or Japanese character into mojibake.
     """
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace")
-    match = _META_CHARSET.search(data[:4096])
-    if match:
-        label = (match.group(1) or match.group(2)).decode("ascii").lower()
+    labels = []
+    if content_type and (header := _HEADER_CHARSET.search(content_type)):
+        labels.append(header.group(1).lower())
+    if match := _META_CHARSET.search(data[:4096]):
+        labels.append((match.group(1) or match.group(2)).decode("ascii").lower())
+    for label in dict.fromkeys(labels):
+        codec = _CODEC_FOR_LABEL.get(label, label)
+        if codec in _SINGLE_BYTE and (text := _strict_utf8(data)) is not None:
+            # Any byte string decodes in a single-byte codec, so a wrong "ISO-8859-1" (many
+            # servers' default header) never fails; valid multi-byte UTF-8 is no accident.
+            return text
         try:
-            if (text := _decode_mostly(data, _CODEC_FOR_LABEL.get(label, label))) is not None:
+            if (text := _decode_mostly(data, codec)) is not None:
                 return text
             log.debug("page is not %s as declared; detecting", label)
         except LookupError:
@@ -170,6 +210,19 @@ def decode_html(data: bytes) -> str:
         codec = _CODEC_FOR_LABEL.get(best.encoding.replace("_", "-"), best.encoding)
         return data.decode(codec, errors="replace")
     return data.decode("utf-8", errors="replace")
+
+
+_SINGLE_BYTE = frozenset({"cp1252", "iso-8859-15", "windows-1252", "latin-1", "cp1250", "cp1251", "koi8-r"})
+
+
+def _strict_utf8(data: bytes) -> str | None:
+    """`data` as UTF-8 when it is valid UTF-8 with at least one multi-byte character."""
+    if data.isascii():
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _decode_mostly(data: bytes, codec: str) -> str | None:

@@ -8,19 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 
-from crawler.dedupe import NEAR_DUPLICATE_THRESHOLD, Candidate, choose_original, similarity, text_fingerprint
+from crawler import linking
 from crawler.extract import Article, Skipped, extract_article
 from crawler.items import FetchedPage
 from crawler.outlet import ExtractionRules
-from crawler.urls import canonical_url, is_http_url, same_site
-from db import articles, pages, runs
+from crawler.urls import canonical_url, trustworthy_canonical, url_key
+from db import articles, outbox, pages, runs
 
 log = logging.getLogger(__name__)
-
-# Characters of each archived text the near-duplicate check reads; dedupe.similarity bounds
-# its own work further, this bounds what travels from PostgreSQL.
-COMPARE_CHARS = 4000
-NEWCOMER_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -58,106 +53,93 @@ def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarge
 
     Never raises for bad page content (that is a Skipped); database errors propagate.
     """
-    extracted = extract_article(page.body, url=page.final_url, rules=target.rules)
+    extracted = extract_article(page.body, url=page.final_url, rules=target.rules, content_type=page.content_type)
     if isinstance(extracted, Skipped):
         with conn.transaction():
             _count(conn, target, pages_fetched=1, pages_skipped=1)
+            _count_yield(conn, target, extracted)
         log.info("skipped %s page %s: %s", target.outlet, page.final_url, extracted.reason,
                  extra={"event": "page_skipped", "outlet": target.outlet, "url": page.final_url})
         return extracted
 
     url = _archive_url(page, extracted)
-    aliases = list(dict.fromkeys([url, canonical_url(page.url), canonical_url(page.final_url)]))
-    fingerprint = text_fingerprint(extracted.text)
+    # article_urls holds identity keys (crawler.urls.url_key); the canonical forms find rows
+    # recorded before keys existed.
+    keys = list(dict.fromkeys(url_key(u) for u in (url, page.url, page.final_url)))
+    aliases = list(dict.fromkeys([*keys, url, canonical_url(page.url), canonical_url(page.final_url)]))
     with conn.transaction():
         articles.lock_dedupe(conn)
-        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, fingerprint)
+        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys)
+        _count_yield(conn, target, extracted)
         if isinstance(result, Duplicate):
             _count(conn, target, pages_fetched=1, duplicates_skipped=1)
         else:
             _count(conn, target, pages_fetched=1, articles_stored=1, copies_detected=int(result.copy_of is not None))
+            # Last in the transaction, after every copy/story link is set: NOTIFY and the alert
+            # outbox commit together with the article, or not at all.
+            outbox.article_stored(conn, result.article_id)
     _log_result(result, target)
     return result
 
 
 def _archive_url(page: FetchedPage, article: Article) -> str:
-    """The declared canonical URL when it is on the page's own site, else the fetched URL.
-
-    A canonical pointing at another site (syndication partners do this) would make the copy
-    collide with the original's row, so it is not trusted."""
+    """The declared canonical URL when it can be trusted (crawler.urls.trustworthy_canonical),
+    else the fetched URL."""
     declared = article.canonical_url
-    if declared and is_http_url(declared) and same_site(declared, page.final_url):
+    if trustworthy_canonical(declared, page.final_url):
         return canonical_url(declared)
     return canonical_url(page.final_url)
 
 
 def _dedupe_and_store(
     conn: psycopg.Connection, page: FetchedPage, target: IngestTarget, extracted: Article, url: str,
-    aliases: list[str], fingerprint: str,
+    aliases: list[str], keys: list[str],
 ) -> Stored | Duplicate:
     known = articles.article_for_urls(conn, aliases)
     if known is not None:
-        articles.add_urls(conn, known, aliases)
+        articles.add_urls(conn, known, keys)
         return Duplicate(known, url, "URL already archived")
 
-    same = articles.same_text(conn, fingerprint, COMPARE_CHARS)
-    for row in same:
+    facts = linking.Facts(url=url, outlet=target.outlet, outlet_wire=target.wire, title=extracted.title,
+                          text=extracted.text, authors=tuple(extracted.authors),
+                          published_at=extracted.published_at, fetched_at=_now())
+    decision = linking.decide(conn, facts, window=target.dedupe_window)
+    for row in decision.same_text:
         if row.outlet == target.outlet:
-            articles.add_urls(conn, row.id, aliases)
+            articles.add_urls(conn, row.id, keys)
             return Duplicate(row.id, url, f"same text as article {row.id} of the same outlet")
-
-    match, score = _best_match(conn, extracted, same, target)
-    copy_of: int | None = None
-    became_original = False
-    original: articles.CandidateRow | None = None
-    if match is not None:
-        original = match if match.copy_of is None else articles.candidate(conn, match.copy_of, chars=0)
-        # The newcomer has no id yet; the largest one makes the archived article win full ties.
-        newcomer = Candidate(id=NEWCOMER_ID, published_at=extracted.published_at, fetched_at=_now(),
-                             wire=target.wire)
-        if choose_original([_as_candidate(original), newcomer]) is newcomer:
-            became_original = True
-        else:
-            copy_of = original.id
 
     new_id = articles.insert_article(conn, articles.NewArticle(
         url=url, outlet=target.outlet, title=extracted.title, text=extracted.text,
         authors=list(extracted.authors), published_at=extracted.published_at,
         updated_at=extracted.updated_at, language=extracted.language, description=extracted.description,
-        text_hash=fingerprint, copy_of=copy_of, similarity=score if match is not None else None,
-        crawl_run_id=target.run_id,
+        text_hash=decision.text_hash, copy_of=decision.copy_of, similarity=decision.similarity,
+        crawl_run_id=target.run_id, wire_service=decision.wire_service, story_id=decision.story_id,
+        **stored_extras(extracted),
     ))
     if new_id is None:  # the lock makes this unreachable between wirewatch processes; kept for safety
         existing = articles.article_for_urls(conn, [url])
         return Duplicate(existing or 0, url, "URL already archived")
-    if became_original and original is not None:
-        articles.repoint_copies(conn, old_original=original.id, new_original=new_id)
-    articles.add_urls(conn, new_id, aliases)
+    linking.apply(conn, new_id, facts, decision)
+    articles.add_urls(conn, new_id, keys)
     pages.store_raw_page(conn, article_id=new_id, url=page.final_url, body=page.body, status=page.status,
                          content_type=page.content_type, headers=page.headers)
-    return Stored(new_id, url, copy_of, score if match is not None else None, became_original)
+    return Stored(new_id, url, decision.copy_of, decision.similarity, decision.replaces is not None)
 
 
-def _best_match(
-    conn: psycopg.Connection, extracted: Article, same: list[articles.CandidateRow], target: IngestTarget
-) -> tuple[articles.CandidateRow | None, float]:
-    if same:
-        return same[0], 100.0
-    around = extracted.published_at or _now()
-    best: articles.CandidateRow | None = None
-    best_score = 0.0
-    for row in articles.near_candidates(conn, around=around, window=target.dedupe_window,
-                                        language=extracted.language, chars=COMPARE_CHARS):
-        score = similarity(extracted.text, row.text)
-        if score > best_score:
-            best, best_score = row, score
-    if best is not None and best_score >= NEAR_DUPLICATE_THRESHOLD:
-        return best, best_score
-    return None, 0.0
+def stored_extras(article: Article) -> dict:
+    """The extracted fields beyond the core ones, as the articles table names them."""
+    return {"section": article.section, "tags": list(article.tags), "image_url": article.image,
+            "site_name": article.site_name, "canonical_url": article.canonical_url, "extractor": article.extractor}
 
 
-def _as_candidate(row: articles.CandidateRow) -> Candidate:
-    return Candidate(id=row.id, published_at=row.published_at, fetched_at=row.fetched_at, wire=row.wire)
+def _count_yield(conn: psycopg.Connection, target: IngestTarget, extracted: Article | Skipped) -> None:
+    """The run's extraction yield: a skipped page counts as extracted with nothing found."""
+    if target.run_id is None:
+        return
+    found = isinstance(extracted, Article)
+    runs.count_yield(conn, target.run_id, title=found and bool(extracted.title), body=found,
+                     date=found and extracted.published_at is not None, author=found and bool(extracted.authors))
 
 
 def _count(conn: psycopg.Connection, target: IngestTarget, **counters: int) -> None:

@@ -43,6 +43,7 @@ ARTICLE_TYPES = frozenset(
         "ReviewNewsArticle",
         "Report",
         "BlogPosting",
+        "LiveBlogPosting",
     }
 )
 
@@ -62,6 +63,8 @@ class Metadata:
     image: str | None = None
     tags: tuple[str, ...] = ()
     section: str | None = None
+    # What the page says it is: every JSON-LD `@type` and the `og:type` (crawler.nonarticle).
+    page_types: frozenset[str] = frozenset()
 
     def offer(self, name: str, value: Any) -> None:
         if value in (None, "", ()) or getattr(self, name) not in (None, ()):
@@ -74,8 +77,17 @@ def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:
     meta = Metadata()
     root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     meta.offer("language", normalize_language(root_lang))
-    for obj in _json_ld_articles(tree):
-        _from_json_ld(meta, obj, url)
+    types: set[str] = set()
+    for obj in _json_ld_objects(tree):
+        found = obj.get("@type")
+        found = {t for t in (found if isinstance(found, list) else [found]) if isinstance(t, str)}
+        types |= found
+        if found & ARTICLE_TYPES:
+            _from_json_ld(meta, obj, url)
+    og_type = tree.find('.//meta[@property="og:type"]')
+    if og_type is not None and og_type.get("content"):
+        types.add("og:" + og_type.get("content").strip().lower())
+    meta.page_types = frozenset(types)
     _from_meta_tags(meta, tree, url)
     _from_structure(meta, tree, url)
     return meta
@@ -84,7 +96,8 @@ def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:
 # --- JSON-LD -------------------------------------------------------------------------
 
 
-def _json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
+def _json_ld_objects(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every typed JSON-LD object: top-level, in a list or inside `@graph`."""
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
         raw = (script.text or "").strip()
         if not raw:
@@ -95,20 +108,18 @@ def _json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
         except (ValueError, RecursionError):
             log.debug("unparseable JSON-LD block skipped")
             continue
-        yield from _article_objects(data)
+        yield from _typed_objects(data)
 
 
-def _article_objects(data: Any) -> Iterator[dict[str, Any]]:
+def _typed_objects(data: Any) -> Iterator[dict[str, Any]]:
     if isinstance(data, list):
         for item in data:
-            yield from _article_objects(item)
+            yield from _typed_objects(item)
     elif isinstance(data, dict):
-        types = data.get("@type")
-        types = types if isinstance(types, list) else [types]
-        if any(isinstance(t, str) and t in ARTICLE_TYPES for t in types):
+        if "@type" in data:
             yield data
         if "@graph" in data:
-            yield from _article_objects(data["@graph"])
+            yield from _typed_objects(data["@graph"])
 
 
 def _from_json_ld(meta: Metadata, obj: dict[str, Any], url: str | None) -> None:

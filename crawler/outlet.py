@@ -33,6 +33,11 @@ class Outlet:
     language: str
     wire: bool = False
     interval: timedelta = timedelta(minutes=30)
+    # A crontab expression ("*/15 6-23 * * *", UTC) instead of the interval; no adaptation then.
+    cron: str | None = None
+    # Bounds of adaptive polling; None: the scheduler's defaults around `interval`.
+    min_interval: timedelta | None = None
+    max_interval: timedelta | None = None
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     sections: tuple[Section, ...] = ()

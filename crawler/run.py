@@ -1,34 +1,46 @@
-"""Run the generic spiders for some outlets, once, into the archive.
+"""Run the generic spiders for some outlets into the archive.
 
-`crawl()` starts a Twisted reactor, which cannot be restarted within a process
-(scrapy/scrapy#2941): call it once per process; the scheduler runs each crawl in a fresh
-child process (`scheduler.jobs`).
+`CrawlSession` lives as long as its process: one Scrapy `AsyncCrawlerRunner` on the asyncio
+reactor, one connection pool, the ingest worker threads and the per-host limiter; the daemon
+awaits `session.crawl(outlets)` again and again without restarting a reactor (Twisted's
+cannot be restarted, scrapy/scrapy#2941). `crawl()` is the blocking one-shot form for a
+process that crawls once (`wirewatch demo`, a child process).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import threading
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 import psycopg
-from scrapy.crawler import CrawlerProcess
-from twisted.internet.task import LoopingCall
+from scrapy.crawler import AsyncCrawlerRunner
+from scrapy.utils.reactor import install_reactor
 
+from crawler.hostlimit import HostLimiter
 from crawler.ingest import IngestTarget, Stored, ingest_page
 from crawler.items import FetchedPage
 from crawler.outlet import Outlet
-from crawler.spiders.base import CrawlContext, OutletSpider
+from crawler.spiders.base import CrawlContext, OutletSpider, SourceState
 from crawler.spiders.feed import FeedSpider
 from crawler.spiders.section import SectionSpider
 from crawler.spiders.sitemap import SitemapSpider
-from db import articles, runs
+from crawler.urls import url_key
+from db import articles, runs, validators
 from db.connect import create_pool
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 15.0
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class CrawlOptions:
     obey_robots: bool = True
     dedupe_window: timedelta = timedelta(days=3)
     throttle_start_delay: float = 2.0
+    # Threads running extract -> dedupe -> store, so a slow page never stalls the event loop
+    # that downloads for every outlet (dedupe-and-store is serialised by its advisory lock anyway).
+    ingest_workers: int = 2
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,12 @@ class OutletResult:
     duplicates_skipped: int
     pages_skipped: int
     errors: int
+    links_seen: int = 0
+    links_new: int = 0
+    sources_unchanged: int = 0
+    failure_kinds: tuple[str, ...] = ()
+    completed: bool = True  # False when the crawl was stopped (shutdown) before it finished
+    seconds: float = 0.0
 
 
 def spiders_for(outlet: Outlet) -> list[type[OutletSpider]]:
@@ -91,65 +112,171 @@ def scrapy_settings(options: CrawlOptions) -> dict:
         "LOG_INSTALL_ROOT_HANDLER": False,
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.hostlimit.HostLimitMiddleware": 950},
+        "TWISTED_REACTOR": ASYNCIO_REACTOR,
     }
 
 
-def crawl(outlets: list[Outlet], options: CrawlOptions, now: datetime | None = None) -> list[OutletResult]:
-    """Crawl each outlet once (all concurrently) and return one result per outlet. Blocks."""
-    now = now or datetime.now(timezone.utc)
-    pool = create_pool(options.dsn, min_size=1, max_size=2, name="crawl")
-    try:
-        return _crawl(outlets, options, now, pool)
-    finally:
-        pool.close()
+class CrawlSession:
+    """Crawls outlets again and again in this process, on the running asyncio reactor."""
 
+    def __init__(self, options: CrawlOptions, owner: str | None = None) -> None:
+        self.options = options
+        self.owner = owner
+        self.pool = create_pool(options.dsn, min_size=1, max_size=options.ingest_workers + 2, name="crawl")
+        self.runner = AsyncCrawlerRunner(scrapy_settings(options))
+        self.workers = ThreadPoolExecutor(options.ingest_workers, thread_name_prefix="ingest")
+        self.host_limiter = HostLimiter(options.per_domain_concurrency)
+        self.tally: Counter = Counter()
+        self.tally_lock = threading.Lock()
+        self.stopping = False
 
-def _crawl(outlets, options, now, pool) -> list[OutletResult]:
-    claimed: set[str] = set()
-    tally: Counter = Counter()
+    async def crawl(self, outlets: list[Outlet], now: datetime | None = None) -> list[OutletResult]:
+        """Crawl each outlet once (all concurrently); one result per outlet."""
+        now = now or datetime.now(timezone.utc)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        claimed: set[str] = set()  # per call: a session-wide set would grow for months
 
-    def claim_new(urls: list[str]) -> list[str]:
-        fresh = [u for u in urls if u not in claimed]
-        with pool.connection() as conn:
-            known = articles.known_urls(conn, fresh)
-        new = [u for u in fresh if u not in known]
-        claimed.update(new)
-        return new
+        def claim_new(urls: list[str]) -> list[str]:
+            # By identity key (crawler.urls.url_key): the AMP, mobile, http and https addresses
+            # of one page are claimed once; canonical forms match rows recorded before keys.
+            fresh: dict[str, str] = {}
+            for u in urls:
+                if (key := url_key(u)) not in claimed:
+                    fresh.setdefault(key, u)
+            with self.pool.connection() as conn:
+                known = articles.known_urls(conn, [*fresh, *fresh.values()])
+            new = {k: u for k, u in fresh.items() if k not in known and u not in known}
+            claimed.update(new)
+            return list(new.values())
 
-    process = CrawlerProcess(scrapy_settings(options))
-    contexts: list[CrawlContext] = []
-    for outlet in outlets:
-        with pool.connection() as conn:
-            run_id = runs.start_run(conn, outlet.name)
-        target = IngestTarget(outlet=outlet.name, wire=outlet.wire, rules=outlet.rules, run_id=run_id,
-                              dedupe_window=options.dedupe_window)
-        context = CrawlContext(outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
-                               count=_counter(pool, run_id, tally), ingest=_ingester(pool, target, tally))
-        contexts.append(context)
-        for spider in spiders_for(outlet):
-            process.crawl(spider, context=context)
-    progress = LoopingCall(_report_progress, tally, len(contexts))
-    progress.start(PROGRESS_EVERY_SECONDS, now=False)
-    process.start()
+        contexts: list[CrawlContext] = []
+        tasks = []
+        for outlet in outlets:
+            with self.pool.connection() as conn:
+                run_id = runs.start_run(conn, outlet.name)
+                conn.commit()
+                known = validators.for_outlet(conn, outlet.name)
+            target = IngestTarget(outlet=outlet.name, wire=outlet.wire, rules=outlet.rules, run_id=run_id,
+                                  dedupe_window=self.options.dedupe_window)
+            context = CrawlContext(
+                outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
+                count=_counter(self.pool, run_id, self.tally, self.tally_lock),
+                ingest=_ingester(self.pool, target, self.tally, self.tally_lock),
+                validators={v.url: SourceState(v.etag, v.last_modified, v.body_sha256) for v in known.values()},
+                host_limiter=self.host_limiter, workers=self.workers,
+            )
+            contexts.append(context)
+            if not self.stopping:
+                tasks += [self.runner.crawl(spider, context=context) for spider in spiders_for(outlet)]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        seconds = loop.time() - started
+        return [self._finish(context, seconds) for context in contexts]
 
-    results = []
-    for context in contexts:
+    def _finish(self, context: CrawlContext, seconds: float) -> OutletResult:
+        completed = not self.stopping
         ok = context.sources_ok > 0
-        error = describe_failures(context.source_failures)
-        with pool.connection() as conn:
+        error = describe_failures(context.source_failures) or (None if completed else "stopped by shutdown")
+        with self.pool.connection() as conn:
+            if ok and completed and context.articles_failed == 0 and context.fresh_validators:
+                # Only now: everything the sources listed is archived (see db/validators.py).
+                validators.save(conn, context.outlet.name, [
+                    validators.Validator(url, v.etag, v.last_modified, v.body_sha256)
+                    for url, v in context.fresh_validators.items()])
+            runs.record_discovery(conn, context.run_id, owner=self.owner, links_seen=context.links_seen,
+                                  links_new=context.links_new, sources_unchanged=context.sources_unchanged)
             row = runs.finish_run(conn, context.run_id, "ok" if ok else "failed", error)
-        results.append(OutletResult(
-            outlet=row.outlet, run_id=row.id, ok=ok, error=error, pages_fetched=row.pages_fetched,
-            articles_stored=row.articles_stored, copies_detected=row.copies_detected,
-            duplicates_skipped=row.duplicates_skipped, pages_skipped=row.pages_skipped, errors=row.errors,
-        ))
+            conn.commit()
         if not ok:
             log.error("crawl of %s failed: %s", row.outlet, error or "no source could be fetched",
                       extra={"event": "crawl_failed", "outlet": row.outlet})
-        elif error:
+        elif error and completed:
             log.warning("crawl of %s: some sources failed: %s", row.outlet, error,
                         extra={"event": "sources_failed", "outlet": row.outlet})
-    return results
+        return OutletResult(
+            outlet=row.outlet, run_id=row.id, ok=ok, error=error, pages_fetched=row.pages_fetched,
+            articles_stored=row.articles_stored, copies_detected=row.copies_detected,
+            duplicates_skipped=row.duplicates_skipped, pages_skipped=row.pages_skipped, errors=row.errors,
+            links_seen=context.links_seen, links_new=context.links_new,
+            sources_unchanged=context.sources_unchanged, failure_kinds=tuple(context.failure_kinds),
+            completed=completed, seconds=seconds,
+        )
+
+    async def stop(self) -> None:
+        """Graceful stop: no new requests; pages already fetched finish ingesting; returns when done."""
+        self.stopping = True
+        self.host_limiter.close()  # requests not yet downloading are dropped: fetched next time
+        await self.runner.stop()
+        await self.runner.join()
+
+    def progress(self, outlets: int) -> None:
+        _report_progress(self.tally, outlets)
+
+    def close(self) -> None:
+        self.workers.shutdown(wait=True)
+        self.pool.close()
+
+
+def run_on_reactor(main: Callable[[], Awaitable[T]], *, stop_on: Callable[[], Awaitable[None]] | None = None) -> T:
+    """Install the asyncio reactor, run `main()` to completion on it, and return its result.
+
+    For a process that crawls once; a reactor cannot run twice in one process. SIGINT/SIGTERM
+    call `stop_on()` (a graceful stop) when given."""
+    install_reactor(ASYNCIO_REACTOR)
+    from scrapy.utils.defer import deferred_from_coro
+    from twisted.internet import reactor
+
+    outcome: dict[str, object] = {}
+
+    async def wrapper() -> None:
+        try:
+            outcome["value"] = await main()
+        except BaseException as exc:  # re-raised below, outside the reactor
+            outcome["error"] = exc
+        finally:
+            reactor.callLater(0, reactor.stop)
+
+    if stop_on is not None:
+        def on_signal(signum: int, _frame) -> None:
+            reactor.callFromThread(lambda: deferred_from_coro(stop_on()))
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+    reactor.callWhenRunning(lambda: deferred_from_coro(wrapper()))
+    reactor.run(installSignalHandlers=False)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+def crawl(outlets: list[Outlet], options: CrawlOptions, now: datetime | None = None) -> list[OutletResult]:
+    """Crawl each outlet once (all concurrently) and return one result per outlet. Blocks; once per process."""
+    session: CrawlSession | None = None
+
+    async def main() -> list[OutletResult]:
+        nonlocal session
+        session = CrawlSession(options)
+        progress = asyncio.get_running_loop().call_later(PROGRESS_EVERY_SECONDS, _repeat, session, len(outlets))
+        try:
+            return await session.crawl(outlets, now)
+        finally:
+            progress.cancel()
+
+    async def stop() -> None:
+        if session is not None:
+            await session.stop()
+
+    try:
+        return run_on_reactor(main, stop_on=stop)
+    finally:
+        if session is not None:
+            session.close()
+
+
+def _repeat(session: CrawlSession, outlets: int) -> None:
+    session.progress(outlets)
+    asyncio.get_running_loop().call_later(PROGRESS_EVERY_SECONDS, _repeat, session, outlets)
 
 
 def describe_failures(failures: list[tuple[str, str]]) -> str | None:
@@ -172,9 +299,10 @@ def _report_progress(tally: Counter, outlets: int) -> None:
              extra={"event": "crawl_progress"})
 
 
-def _counter(pool, run_id: int, tally: Counter):
+def _counter(pool, run_id: int, tally: Counter, lock: threading.Lock):
     def count(**increments: int) -> None:
-        tally.update(increments)
+        with lock:
+            tally.update(increments)
         try:
             with pool.connection() as conn:
                 runs.count(conn, run_id, **increments)
@@ -184,13 +312,14 @@ def _counter(pool, run_id: int, tally: Counter):
     return count
 
 
-def _ingester(pool, target: IngestTarget, tally: Counter):
+def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock):
     def ingest(page: FetchedPage):
         try:
             with pool.connection() as conn:
                 result = ingest_page(conn, page, target)
-            tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
-                         copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
+            with lock:
+                tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
+                             copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
             return result
         except psycopg.OperationalError as exc:
             # Nothing was committed for this page; it is not archived, so the next crawl fetches it again.

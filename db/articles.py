@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
@@ -29,6 +29,8 @@ class ArticleRow:
     description: str | None
     copy_of: int | None
     similarity: float | None
+    story_id: int | None = None
+    wire_service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,16 @@ class CandidateRow:
     """An archived article as the dedupe check sees it: its text cut to a bounded prefix."""
 
     id: int
+    url: str
     outlet: str
     published_at: datetime | None
     fetched_at: datetime
     copy_of: int | None
-    wire: bool
+    story_id: int | None
+    wire: bool  # its outlet is a wire service
+    wire_service: str | None  # the wire service it carries
     text: str
+    shared_bands: int = 0  # LSH band keys in common with the text looked up
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,55 @@ class SearchHit:
     fetched_at: datetime
     language: str | None
     copy_of: int | None
+    story_id: int | None
+    wire_service: str | None
     rank: float
+
+
+@dataclass(frozen=True)
+class StoryHit:
+    story_id: int
+    first_published: datetime
+    reports: int  # originals: different texts
+    copies: int
+    outlets: list[str]
+    title: str
+    originals: list[int]
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    original_id: int
+    id: int
+    outlet: str
+    url: str
+    similarity: float | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RebuildRow:
+    """An article as `wirewatch dedupe --rebuild` re-reads it."""
+
+    id: int
+    url: str
+    outlet: str
+    title: str
+    text: str
+    authors: list[str]
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str | None
+    text_hash: str
+    wire: bool
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    copies: int
+    originals: int
+    stories: int  # stories with more than one original
+    wire_attributed: int
 
 
 @dataclass(frozen=True)
@@ -72,6 +126,14 @@ class NewArticle:
     copy_of: int | None
     similarity: float | None
     crawl_run_id: int | None
+    wire_service: str | None = None
+    story_id: int | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image_url: str | None = None
+    site_name: str | None = None
+    canonical_url: str | None = None
+    extractor: str | None = None
 
 
 def known_urls(conn: psycopg.Connection, urls: list[str]) -> set[str]:
@@ -94,9 +156,10 @@ def lock_dedupe(conn: psycopg.Connection) -> None:
     conn.execute(QUERIES["lock_dedupe"], {"key": DEDUPE_LOCK_KEY})
 
 
-def same_text(conn: psycopg.Connection, text_hash: str, chars: int) -> list[CandidateRow]:
+def same_text(conn: psycopg.Connection, text_hash: str, chars: int, before: int = 2**63 - 1) -> list[CandidateRow]:
+    """Articles with this fingerprint stored before article id `before` (all, by default)."""
     with conn.cursor(row_factory=class_row(CandidateRow)) as cur:
-        return cur.execute(QUERIES["same_text"], {"text_hash": text_hash, "chars": chars}).fetchall()
+        return cur.execute(QUERIES["same_text"], {"text_hash": text_hash, "chars": chars, "before": before}).fetchall()
 
 
 def candidate(conn: psycopg.Connection, article_id: int, chars: int) -> CandidateRow:
@@ -104,13 +167,15 @@ def candidate(conn: psycopg.Connection, article_id: int, chars: int) -> Candidat
         return cur.execute(QUERIES["candidate_by_id"], {"id": article_id, "chars": chars}).fetchone()
 
 
-def near_candidates(
-    conn: psycopg.Connection, *, around: datetime, window: timedelta, language: str | None, chars: int,
-    limit: int = 500,
+def lsh_candidates(
+    conn: psycopg.Connection, keys: list[int], *, around: datetime, window: timedelta, chars: int, limit: int,
 ) -> list[CandidateRow]:
+    """Articles sharing a band key within the window, the most shared keys first."""
+    if not keys:
+        return []
     with conn.cursor(row_factory=class_row(CandidateRow)) as cur:
-        return cur.execute(QUERIES["near_candidates"], {
-            "around": around, "window": window, "language": language, "chars": chars, "limit": limit,
+        return cur.execute(QUERIES["lsh_candidates"], {
+            "keys": keys, "around": around, "window": window, "chars": chars, "limit": limit,
         }).fetchall()
 
 
@@ -120,9 +185,20 @@ def insert_article(conn: psycopg.Connection, article: NewArticle) -> int | None:
     return row[0] if row else None
 
 
-def repoint_copies(conn: psycopg.Connection, *, old_original: int, new_original: int) -> int:
-    return conn.execute(QUERIES["repoint_copies"],
-                        {"old_original": old_original, "new_original": new_original}).rowcount
+def set_copy_link(conn: psycopg.Connection, article_id: int, *, copy_of: int | None, similarity: float | None,
+                  story_id: int | None) -> None:
+    conn.execute(QUERIES["set_copy_link"],
+                 {"id": article_id, "copy_of": copy_of, "similarity": similarity, "story_id": story_id})
+
+
+def copies_of(conn: psycopg.Connection, original_ids: list[int]) -> dict[int, list[CopyRow]]:
+    """original id -> its copies, earliest first."""
+    found: dict[int, list[CopyRow]] = {i: [] for i in original_ids}
+    if original_ids:
+        with conn.cursor(row_factory=class_row(CopyRow)) as cur:
+            for row in cur.execute(QUERIES["copies_of"], {"ids": original_ids}):
+                found[row.original_id].append(row)
+    return found
 
 
 def get_article(conn: psycopg.Connection, article_id: int) -> ArticleRow | None:
@@ -137,10 +213,99 @@ def articles_of_outlets(conn: psycopg.Connection, outlets: list[str]) -> list[Ar
 
 def search(
     conn: psycopg.Connection, query: str, *, outlet: str | None = None, language: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, limit: int = 20,
+    since: datetime | None = None, until: datetime | None = None, limit: int = 20, collapse: bool = True,
 ) -> list[SearchHit]:
+    """Matching articles, newest first; with `collapse` a matching copy shows as its original."""
     with conn.cursor(row_factory=class_row(SearchHit)) as cur:
         return cur.execute(QUERIES["search_articles"], {
             "query": query, "outlet": outlet, "language": language, "since": since, "until": until,
+            "limit": limit, "collapse": collapse,
+        }).fetchall()
+
+
+def search_stories(
+    conn: psycopg.Connection, query: str, *, outlet: str | None = None, language: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, limit: int = 20,
+) -> list[StoryHit]:
+    """Stories with a matching article, newest first."""
+    with conn.cursor(row_factory=class_row(StoryHit)) as cur:
+        return cur.execute(QUERIES["search_stories"], {
+            "query": query, "outlet": outlet, "language": language, "since": since, "until": until,
             "limit": limit,
         }).fetchall()
+
+
+def set_story(conn: psycopg.Connection, article_id: int, story_id: int) -> None:
+    """Put an article and its copies in a story."""
+    conn.execute(QUERIES["set_story"], {"id": article_id, "story_id": story_id})
+
+
+def set_dedupe_fields(conn: psycopg.Connection, article_id: int, *, text_hash: str, wire_service: str | None,
+                      copy_of: int | None, similarity: float | None, story_id: int | None) -> None:
+    conn.execute(QUERIES["set_dedupe_fields"], {
+        "id": article_id, "text_hash": text_hash, "wire_service": wire_service, "copy_of": copy_of,
+        "similarity": similarity, "story_id": story_id,
+    })
+
+
+def reset_dedupe(conn: psycopg.Connection) -> int:
+    """Forget every copy and story link and the indexes behind them; returns the rows touched."""
+    cleared = conn.execute(QUERIES["reset_dedupe"]).fetchone()[0]
+    conn.execute(QUERIES["clear_dedupe_index"])
+    return cleared
+
+
+def count_articles(conn: psycopg.Connection) -> int:
+    return conn.execute(QUERIES["count_articles"]).fetchone()[0]
+
+
+def articles_after(conn: psycopg.Connection, after: int, limit: int) -> list[RebuildRow]:
+    with conn.cursor(row_factory=class_row(RebuildRow)) as cur:
+        return cur.execute(QUERIES["articles_after"], {"after": after, "limit": limit}).fetchall()
+
+
+def link_summary(conn: psycopg.Connection) -> LinkSummary:
+    with conn.cursor(row_factory=class_row(LinkSummary)) as cur:
+        return cur.execute(QUERIES["link_summary"]).fetchone()
+
+
+@dataclass(frozen=True)
+class ExtractionRow:
+    """An article's extracted fields, as `wirewatch reextract` compares and replaces them."""
+
+    id: int
+    url: str
+    outlet: str
+    wire: bool  # its outlet is a wire service
+    fetched_at: datetime
+    title: str
+    text: str
+    authors: list[str]
+    published_at: datetime | None
+    updated_at: datetime | None
+    language: str | None
+    description: str | None
+    section: str | None
+    tags: list[str]
+    image_url: str | None
+    site_name: str | None
+    canonical_url: str | None
+    extractor: str | None
+
+
+EXTRACTED_FIELDS = ("title", "text", "authors", "published_at", "updated_at", "language", "description",
+                    "section", "tags", "image_url", "site_name", "canonical_url", "extractor")
+
+
+def reextract_ids(conn: psycopg.Connection, *, outlet: str | None, since: datetime | None) -> list[int]:
+    return [row[0] for row in conn.execute(QUERIES["reextract_ids"], {"outlet": outlet, "since": since})]
+
+
+def get_extraction(conn: psycopg.Connection, article_id: int) -> ExtractionRow | None:
+    with conn.cursor(row_factory=class_row(ExtractionRow)) as cur:
+        return cur.execute(QUERIES["get_extraction"], {"id": article_id}).fetchone()
+
+
+def update_extraction(conn: psycopg.Connection, article_id: int, fields: dict) -> None:
+    """Replace the EXTRACTED_FIELDS of an article (all of them: `fields` must name each)."""
+    conn.execute(QUERIES["update_extraction"], {name: fields[name] for name in EXTRACTED_FIELDS} | {"id": article_id})

@@ -45,7 +45,8 @@ ON CONFLICT (name) DO NOTHING
 -- every outlet with its archive size and crawl state
 SELECT o.name, o.title, o.homepage, o.language, o.wire, o.interval_seconds, o.configured,
        o.next_due_at, o.consecutive_failures, o.last_error, o.last_crawl_at, o.last_success_at,
-       (SELECT count(*) FROM articles a WHERE a.outlet = o.name) AS articles
+       (SELECT count(*) FROM articles a WHERE a.outlet = o.name) AS articles,
+       o.healthy, o.failure_score, o.poll_seconds, o.lease_owner
 FROM outlets o
 ORDER BY o.name
 
@@ -115,41 +116,56 @@ ON CONFLICT (url) DO NOTHING
 SELECT pg_advisory_xact_lock(%(key)s)
 
 -- same_text --
--- articles whose normalised text is identical (indexed)
-SELECT a.id, a.outlet, a.published_at, a.fetched_at, a.copy_of, o.wire, left(a.text, %(chars)s) AS text
+-- articles stored before `before` whose normalised text is identical (indexed)
+SELECT a.id, a.url, a.outlet, a.published_at, a.fetched_at, a.copy_of, a.story_id, o.wire, a.wire_service,
+       left(a.text, %(chars)s) AS text
 FROM articles a JOIN outlets o ON o.name = a.outlet
-WHERE a.text_hash = %(text_hash)s
+WHERE a.text_hash = %(text_hash)s AND a.id < %(before)s
 ORDER BY a.id
 LIMIT 20
 
 -- candidate_by_id --
 -- one archived article as the dedupe check sees it
-SELECT a.id, a.outlet, a.published_at, a.fetched_at, a.copy_of, o.wire, left(a.text, %(chars)s) AS text
+SELECT a.id, a.url, a.outlet, a.published_at, a.fetched_at, a.copy_of, a.story_id, o.wire, a.wire_service,
+       left(a.text, %(chars)s) AS text
 FROM articles a JOIN outlets o ON o.name = a.outlet
 WHERE a.id = %(id)s
 
--- near_candidates --
--- articles published within the window around a time, in the same language, for the fuzzy check
-SELECT a.id, a.outlet, a.published_at, a.fetched_at, a.copy_of, o.wire, left(a.text, %(chars)s) AS text
-FROM articles a JOIN outlets o ON o.name = a.outlet
-WHERE coalesce(a.published_at, a.fetched_at) BETWEEN %(around)s::timestamptz - %(window)s AND %(around)s::timestamptz + %(window)s
-  AND a.language IS NOT DISTINCT FROM %(language)s
-ORDER BY coalesce(a.published_at, a.fetched_at) DESC
-LIMIT %(limit)s
+-- lsh_candidates --
+-- articles sharing an LSH band key with a text, within the window around a time (btree
+-- probes, no scan): the most shared keys first, for the rapidfuzz check
+WITH hits AS (
+    SELECT b.article_id, count(*)::int AS shared_bands
+    FROM article_bands b
+    WHERE b.band_key = ANY(%(keys)s::bigint[])
+      AND b.at BETWEEN %(around)s::timestamptz - %(window)s AND %(around)s::timestamptz + %(window)s
+    GROUP BY b.article_id
+    ORDER BY shared_bands DESC, b.article_id
+    LIMIT %(limit)s
+)
+SELECT a.id, a.url, a.outlet, a.published_at, a.fetched_at, a.copy_of, a.story_id, o.wire, a.wire_service,
+       left(a.text, %(chars)s) AS text, h.shared_bands
+FROM hits h
+JOIN articles a ON a.id = h.article_id
+JOIN outlets o ON o.name = a.outlet
+ORDER BY h.shared_bands DESC, a.id
 
 -- insert_article --
 -- store an article; a concurrent insert of the same canonical URL makes this a no-op
 INSERT INTO articles (url, outlet, title, text, authors, published_at, updated_at, language,
-                      description, text_hash, copy_of, similarity, crawl_run_id)
+                      description, text_hash, copy_of, similarity, crawl_run_id, wire_service, story_id,
+                      section, tags, image_url, site_name, canonical_url, extractor)
 VALUES (%(url)s, %(outlet)s, %(title)s, %(text)s, %(authors)s, %(published_at)s, %(updated_at)s,
-        %(language)s, %(description)s, %(text_hash)s, %(copy_of)s, %(similarity)s, %(crawl_run_id)s)
+        %(language)s, %(description)s, %(text_hash)s, %(copy_of)s, %(similarity)s, %(crawl_run_id)s,
+        %(wire_service)s, %(story_id)s, %(section)s, %(tags)s, %(image_url)s, %(site_name)s,
+        %(canonical_url)s, %(extractor)s)
 ON CONFLICT (url) DO NOTHING
 RETURNING id
 
--- repoint_copies --
--- a new original arrived: the old original and its copies become copies of it
-UPDATE articles SET copy_of = %(new_original)s
-WHERE (id = %(old_original)s OR copy_of = %(old_original)s) AND id <> %(new_original)s
+-- set_copy_link --
+-- make an article a copy of an original (or an original: NULLs), in the original's story
+UPDATE articles SET copy_of = %(copy_of)s, similarity = %(similarity)s, story_id = %(story_id)s
+WHERE id = %(id)s
 
 -- insert_raw_page --
 -- keep the page an article was extracted from
@@ -165,30 +181,36 @@ FROM raw_pages WHERE article_id = %(article_id)s
 -- get_article --
 -- one article by id
 SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_at, language,
-       description, copy_of, similarity
+       description, copy_of, similarity, story_id, wire_service
 FROM articles WHERE id = %(id)s
 
 -- list_articles_of_outlets --
 -- articles of some outlets, oldest first (tests, summaries, exports)
 SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_at, language,
-       description, copy_of, similarity
+       description, copy_of, similarity, story_id, wire_service
 FROM articles WHERE outlet = ANY(%(outlets)s)
 ORDER BY coalesce(published_at, fetched_at), id
 
 -- search_articles --
--- web-search syntax over title, description and text; newest first
+-- web-search syntax over title, description and text; newest first. With collapse, a matching
+-- copy is shown as its original, once
 WITH q AS (
     SELECT websearch_to_tsquery('english', %(query)s) AS en,
            websearch_to_tsquery('simple', %(query)s) AS simple
+), hits AS (
+    SELECT CASE WHEN %(collapse)s THEN coalesce(a.copy_of, a.id) ELSE a.id END AS shown,
+           ts_rank_cd(a.search, CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END) AS rank
+    FROM articles a, q
+    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END
+      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+      AND (%(language)s::text IS NULL OR a.language = %(language)s)
+      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
 )
-SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of,
-       ts_rank_cd(a.search, CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END) AS rank
-FROM articles a, q
-WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END
-  AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-  AND (%(language)s::text IS NULL OR a.language = %(language)s)
-  AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of, a.story_id,
+       a.wire_service, max(h.rank) AS rank
+FROM hits h JOIN articles a ON a.id = h.shown
+GROUP BY a.id
 ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
 LIMIT %(limit)s
 
@@ -205,3 +227,474 @@ FROM crawl_runs r
 WHERE r.outlet = ANY(%(outlets)s) AND r.started_at >= %(since)s
 GROUP BY r.outlet
 ORDER BY r.outlet
+
+-- set_poll_bounds --
+-- the per-outlet bounds within which polling adapts (from the outlets file)
+UPDATE outlets SET min_interval_seconds = %(min_seconds)s, max_interval_seconds = %(max_seconds)s
+WHERE name = %(name)s
+
+-- claim_outlet --
+-- take the lease on an outlet that is due (or forced) and not leased by a live process.
+-- SKIP LOCKED: of two processes claiming at once, the second gets no row instead of waiting
+-- and then crawling the outlet a second time.
+UPDATE outlets o SET lease_owner = %(owner)s, lease_expires_at = %(now)s::timestamptz + %(lease)s
+FROM (SELECT name FROM outlets
+      WHERE name = %(name)s
+        AND (%(force)s OR next_due_at IS NULL OR next_due_at <= %(now)s)
+        AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+      FOR UPDATE SKIP LOCKED) due
+WHERE o.name = due.name
+RETURNING o.name, o.interval_seconds, o.poll_seconds, o.min_interval_seconds, o.max_interval_seconds,
+          o.failure_score, o.consecutive_failures, o.next_due_at, o.lease_owner, o.lease_expires_at
+
+-- outlet_schedule --
+-- an outlet's scheduling state, for a process that did not get its lease
+SELECT name, interval_seconds, poll_seconds, min_interval_seconds, max_interval_seconds, failure_score,
+       consecutive_failures, next_due_at, lease_owner, lease_expires_at
+FROM outlets WHERE name = %(name)s
+
+-- renew_lease --
+-- extend a lease still held by its owner (a long crawl heartbeats this)
+UPDATE outlets SET lease_expires_at = %(now)s::timestamptz + %(lease)s
+WHERE name = %(name)s AND lease_owner = %(owner)s
+RETURNING name
+
+-- interrupt_stale_runs --
+-- the lease holder closes runs of this outlet left 'running' by a process that died
+UPDATE crawl_runs SET status = 'failed', finished_at = now(), error = 'interrupted: the crawling process died'
+WHERE outlet = %(outlet)s AND kind = 'crawl' AND status = 'running' AND id <> ALL(%(keep)s)
+
+-- finish_crawl --
+-- record a crawl's outcome and the next due time, and release the lease; a lease that expired
+-- and was taken over by another process is left alone (that process records its own outcome)
+UPDATE outlets SET
+    last_crawl_at = %(now)s,
+    last_success_at = CASE WHEN %(ok)s THEN %(now)s ELSE last_success_at END,
+    consecutive_failures = %(consecutive_failures)s,
+    failure_score = %(failure_score)s,
+    healthy = %(healthy)s,
+    last_error = %(error)s,
+    next_due_at = %(next_due_at)s,
+    poll_seconds = %(poll_seconds)s,
+    last_run_id = coalesce(%(run_id)s, last_run_id),
+    lease_owner = NULL,
+    lease_expires_at = NULL,
+    updated_at = now()
+WHERE name = %(name)s AND (lease_owner = %(owner)s OR lease_owner IS NULL)
+RETURNING name
+
+-- release_leases --
+-- give back every lease a stopping process holds, so others need not wait for expiry
+UPDATE outlets SET lease_owner = NULL, lease_expires_at = NULL
+WHERE lease_owner = %(owner)s
+RETURNING name
+
+-- source_validators --
+-- the stored validators of an outlet's feeds, sitemaps and section pages
+SELECT url, etag, last_modified, body_sha256 FROM source_validators WHERE outlet = %(outlet)s
+
+-- save_source_validator --
+-- remember a source's validators after everything it listed was archived
+INSERT INTO source_validators (url, outlet, etag, last_modified, body_sha256, checked_at)
+VALUES (%(url)s, %(outlet)s, %(etag)s, %(last_modified)s, %(body_sha256)s, now())
+ON CONFLICT (url) DO UPDATE SET
+    outlet = EXCLUDED.outlet, etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+    body_sha256 = EXCLUDED.body_sha256, checked_at = now()
+
+-- record_run_discovery --
+-- which process ran a crawl and what its discovery found (links seen/new, sources unchanged)
+UPDATE crawl_runs SET owner = %(owner)s, links_seen = %(links_seen)s, links_new = %(links_new)s,
+    sources_unchanged = %(sources_unchanged)s
+WHERE id = %(id)s
+
+-- check_watch --
+-- how PostgreSQL parses a watch's query and whether it knows its time zone (the text is a parameter, never spliced)
+SELECT websearch_to_tsquery('english', %(query)s)::text AS english,
+       websearch_to_tsquery('simple', %(query)s)::text AS simple,
+       EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %(time_zone)s) AS time_zone_known
+
+-- insert_watch --
+-- create a watch; NULL when the name is taken
+INSERT INTO watches (name, query, outlets, language, mode, daily_at, time_zone, updates, source)
+VALUES (%(name)s, %(query)s, %(outlets)s, %(language)s, %(mode)s, %(daily_at)s, %(time_zone)s, %(updates)s,
+        %(source)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING id
+
+-- update_watch --
+-- replace a watch's settings (channels apart)
+UPDATE watches SET query = %(query)s, outlets = %(outlets)s, language = %(language)s, mode = %(mode)s,
+    daily_at = %(daily_at)s, time_zone = %(time_zone)s, updates = %(updates)s, source = %(source)s,
+    updated_at = now()
+WHERE name = %(name)s
+RETURNING id
+
+-- delete_watch --
+-- remove a watch with its channels, alerts and deliveries
+DELETE FROM watches WHERE name = %(name)s RETURNING source
+
+-- delete_config_watches_except --
+-- remove watches the config file no longer defines
+DELETE FROM watches WHERE source = 'config' AND NOT (name = ANY(%(names)s)) RETURNING name
+
+-- list_watches --
+-- every watch (or one by name) with its masked channels and alert count; never the channel URLs
+SELECT w.id, w.name, w.query, w.query_en::text AS parsed, w.outlets, w.language, w.mode, w.daily_at,
+       w.time_zone, w.updates, w.source, w.created_at, w.updated_at,
+       coalesce((SELECT array_agg(c.masked ORDER BY c.id) FROM watch_channels c WHERE c.watch_id = w.id),
+                '{}') AS channels,
+       (SELECT count(*) FROM alerts al WHERE al.watch_id = w.id) AS alerts
+FROM watches w
+WHERE %(name)s::text IS NULL OR w.name = %(name)s
+ORDER BY w.name
+
+-- watch_channel_secrets --
+-- a watch's channel URLs, for sending only
+SELECT c.id, c.url, c.masked FROM watch_channels c JOIN watches w ON w.id = c.watch_id
+WHERE w.name = %(name)s ORDER BY c.id
+
+-- add_watch_channel --
+-- attach a channel to a watch (idempotent)
+INSERT INTO watch_channels (watch_id, url, masked) VALUES (%(watch_id)s, %(url)s, %(masked)s)
+ON CONFLICT (watch_id, url) DO NOTHING
+
+-- remove_other_channels --
+-- detach every channel of a watch not in the given list
+DELETE FROM watch_channels WHERE watch_id = %(watch_id)s AND NOT (url = ANY(%(urls)s))
+
+-- watch_matches --
+-- archived originals a watch would have matched, newest first (OR form, so the GIN index serves it)
+SELECT a.id, a.outlet, a.title, a.url, a.published_at, a.fetched_at,
+       (SELECT count(*) FROM articles c WHERE c.copy_of = a.id) AS copies
+FROM watches w JOIN articles a
+  ON (a.language LIKE 'en%%' AND a.search @@ w.query_en)
+  OR (a.language IS NULL OR a.language NOT LIKE 'en%%') AND a.search @@ w.query_simple
+WHERE w.name = %(name)s AND a.copy_of IS NULL
+  AND (cardinality(w.outlets) = 0 OR a.outlet = ANY (w.outlets))
+  AND (w.language IS NULL OR a.language LIKE w.language || '%%')
+ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+LIMIT %(limit)s
+
+-- notify_article --
+-- tell LISTENers on wirewatch_articles about a new original (delivered when the storing transaction commits)
+SELECT pg_notify('wirewatch_articles', json_build_object(
+    'id', a.id, 'url', left(a.url, 2000), 'outlet', a.outlet, 'title', left(a.title, 500),
+    'published_at', a.published_at, 'language', a.language)::text)
+FROM articles a WHERE a.id = %(article_id)s AND a.copy_of IS NULL
+
+-- raise_alerts --
+-- match one newly stored original against every watch in one statement; record one alert per
+-- watch and story (an update when the story was alerted on before and the watch wants updates)
+-- and enqueue one delivery per channel, in the transaction that stored the article. A story
+-- counts as alerted on when an alert has the same story or its article is now a copy of this one
+-- (an earlier original that arrived late). The unique indexes make a racing insert a no-op.
+WITH article AS (
+    SELECT a.id, a.outlet, a.language, a.search,
+           -- articles.story_id once the stories migration exists; to_jsonb keeps this valid without it
+           coalesce((to_jsonb(a) ->> 'story_id')::bigint, a.id) AS story_id
+    FROM articles a
+    WHERE a.id = %(article_id)s AND a.copy_of IS NULL
+), matched AS (
+    SELECT w.id AS watch_id, w.updates, w.mode, w.daily_at, w.time_zone, a.id AS article_id, a.story_id,
+           EXISTS (SELECT 1 FROM alerts p JOIN articles pa ON pa.id = p.article_id
+                   WHERE p.watch_id = w.id AND (p.story_id = a.story_id OR pa.copy_of = a.id)) AS seen
+    FROM watches w CROSS JOIN article a
+    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN w.query_en ELSE w.query_simple END
+      AND (cardinality(w.outlets) = 0 OR a.outlet = ANY (w.outlets))
+      AND (w.language IS NULL OR a.language LIKE w.language || '%%')
+), raised AS (
+    INSERT INTO alerts (watch_id, article_id, story_id, kind)
+    SELECT watch_id, article_id, story_id, CASE WHEN seen THEN 'update' ELSE 'new' END
+    FROM matched WHERE NOT seen OR updates
+    ON CONFLICT DO NOTHING
+    RETURNING id, watch_id
+)
+INSERT INTO alert_deliveries (alert_id, channel_id, due_at)
+SELECT r.id, c.id, alert_due_at(m.mode, m.daily_at, m.time_zone, coalesce(%(now)s::timestamptz, now()))
+FROM raised r JOIN matched m ON m.watch_id = r.watch_id JOIN watch_channels c ON c.watch_id = r.watch_id
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- claim_deliveries --
+-- lease due deliveries to one drainer: pending ones whose time has come and sending ones whose
+-- lease expired (their drainer died between claim and send); SKIP LOCKED shares the outbox
+WITH due AS (
+    SELECT d.id FROM alert_deliveries d
+    WHERE (d.status = 'pending' AND d.due_at <= coalesce(%(now)s::timestamptz, now()))
+       OR (d.status = 'sending' AND d.lease_until <= coalesce(%(now)s::timestamptz, now()))
+    ORDER BY d.due_at, d.id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE alert_deliveries d SET status = 'sending', claim = %(claim)s, attempts = d.attempts + 1,
+    lease_until = coalesce(%(now)s::timestamptz, now()) + %(lease)s
+FROM due WHERE d.id = due.id
+RETURNING d.id
+
+-- claimed_deliveries --
+-- what a claim holds, with everything a message says: the article, a snippet with the matched
+-- terms in the watch's configuration, its time in the watch's time zone and the copies so far
+SELECT d.id, d.attempts, al.id AS alert_id, al.kind, w.name AS watch, w.mode, w.time_zone,
+       c.id AS channel_id, c.url AS channel_url, c.masked AS channel,
+       a.id AS article_id, a.title, a.outlet, o.title AS outlet_title, a.url,
+       to_char(coalesce(a.published_at, a.fetched_at) AT TIME ZONE w.time_zone, 'YYYY-MM-DD HH24:MI') AS published,
+       alert_snippet(a.text, a.language, w.query_en, w.query_simple) AS snippet,
+       coalesce(cp.outlets, '{}') AS copy_outlets, coalesce(cp.urls, '{}') AS copy_urls
+FROM alert_deliveries d
+JOIN alerts al ON al.id = d.alert_id
+JOIN watches w ON w.id = al.watch_id
+JOIN watch_channels c ON c.id = d.channel_id
+JOIN articles a ON a.id = al.article_id
+JOIN outlets o ON o.name = a.outlet
+LEFT JOIN LATERAL (SELECT array_agg(cp.outlet ORDER BY cp.id) AS outlets, array_agg(cp.url ORDER BY cp.id) AS urls
+                   FROM articles cp WHERE cp.copy_of = a.id) AS cp ON true
+WHERE d.claim = %(claim)s AND d.status = 'sending'
+ORDER BY w.name, c.id, al.created_at, al.id
+
+-- mark_deliveries_sent --
+-- record a successful send (only while the claim is still ours)
+UPDATE alert_deliveries SET status = 'sent', sent_at = coalesce(%(now)s::timestamptz, now()), lease_until = NULL,
+    last_error = NULL
+WHERE id = ANY(%(ids)s) AND claim = %(claim)s AND status = 'sending'
+
+-- mark_deliveries_failed --
+-- record a failed send: retry after an exponential backoff, or give up after the last attempt
+UPDATE alert_deliveries SET
+    status = CASE WHEN attempts >= %(max_attempts)s THEN 'failed' ELSE 'pending' END,
+    due_at = coalesce(%(now)s::timestamptz, now()) + least(%(backoff)s * power(2, attempts - 1), %(max_backoff)s),
+    lease_until = NULL,
+    last_error = %(error)s
+WHERE id = ANY(%(ids)s) AND claim = %(claim)s AND status = 'sending'
+
+-- retry_failed_deliveries --
+-- give deliveries that ran out of attempts a fresh set, due now
+UPDATE alert_deliveries d SET status = 'pending', attempts = 0, due_at = coalesce(%(now)s::timestamptz, now())
+FROM alerts al JOIN watches w ON w.id = al.watch_id
+WHERE al.id = d.alert_id AND d.status = 'failed' AND (%(watch)s::text IS NULL OR w.name = %(watch)s)
+RETURNING d.id
+
+-- recent_deliveries --
+-- the newest deliveries with their outcome (channels masked)
+SELECT d.id, d.status, d.attempts, d.due_at, d.sent_at, d.last_error, d.created_at, al.kind,
+       w.name AS watch, c.masked AS channel, a.id AS article_id, a.outlet, a.title
+FROM alert_deliveries d
+JOIN alerts al ON al.id = d.alert_id
+JOIN watches w ON w.id = al.watch_id
+JOIN watch_channels c ON c.id = d.channel_id
+JOIN articles a ON a.id = al.article_id
+WHERE (%(status)s::text IS NULL OR d.status = %(status)s) AND (%(watch)s::text IS NULL OR w.name = %(watch)s)
+ORDER BY d.created_at DESC, d.id DESC
+LIMIT %(limit)s
+
+-- watch_alerts --
+-- a watch's alerts, newest first, with snippets and the copies that joined each story (Atom feed)
+SELECT al.id AS alert_id, al.kind, al.created_at, a.id AS article_id, a.url, a.outlet, a.title,
+       a.published_at, a.fetched_at,
+       alert_snippet(a.text, a.language, w.query_en, w.query_simple) AS snippet,
+       coalesce(cp.outlets, '{}') AS copy_outlets, coalesce(cp.urls, '{}') AS copy_urls
+FROM alerts al JOIN watches w ON w.id = al.watch_id JOIN articles a ON a.id = al.article_id
+LEFT JOIN LATERAL (SELECT array_agg(cp.outlet ORDER BY cp.id) AS outlets, array_agg(cp.url ORDER BY cp.id) AS urls
+                   FROM articles cp WHERE cp.copy_of = a.id) AS cp ON true
+WHERE w.name = %(name)s
+ORDER BY al.created_at DESC, al.id DESC
+LIMIT %(limit)s
+
+-- search_stories --
+-- the stories (reports of one event, with their copies; an article no other report joined is
+-- a story of its own) that have an article matching a web-search query; newest first
+WITH q AS (
+    SELECT websearch_to_tsquery('english', %(query)s) AS en,
+           websearch_to_tsquery('simple', %(query)s) AS simple
+), hits AS (
+    SELECT DISTINCT coalesce(a.story_id, a.copy_of, a.id) AS story
+    FROM articles a, q
+    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END
+      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+      AND (%(language)s::text IS NULL OR a.language = %(language)s)
+      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+)
+SELECT h.story AS story_id,
+       min(coalesce(a.published_at, a.fetched_at)) AS first_published,
+       (count(*) FILTER (WHERE a.copy_of IS NULL))::int AS reports,
+       (count(*) FILTER (WHERE a.copy_of IS NOT NULL))::int AS copies,
+       array_agg(DISTINCT a.outlet ORDER BY a.outlet) AS outlets,
+       (array_agg(a.title ORDER BY a.copy_of IS NOT NULL, coalesce(a.published_at, a.fetched_at), a.id))[1] AS title,
+       array_agg(a.id ORDER BY coalesce(a.published_at, a.fetched_at), a.id) FILTER (WHERE a.copy_of IS NULL) AS originals
+FROM hits h JOIN articles a
+  ON a.story_id = h.story OR (a.story_id IS NULL AND (a.id = h.story OR a.copy_of = h.story))
+GROUP BY h.story
+ORDER BY first_published DESC, h.story DESC
+LIMIT %(limit)s
+
+-- copies_of --
+-- the copies of some originals: which outlet carried each, where, how similar
+SELECT c.copy_of AS original_id, c.id, c.outlet, c.url, c.similarity, c.published_at
+FROM articles c
+WHERE c.copy_of = ANY(%(ids)s)
+ORDER BY c.copy_of, coalesce(c.published_at, c.fetched_at), c.id
+
+-- insert_bands --
+-- index an article's LSH band keys
+INSERT INTO article_bands (band_key, article_id, at)
+SELECT k, %(article_id)s, %(at)s FROM unnest(%(band_keys)s::bigint[]) AS k
+
+-- story_candidates --
+-- originals within the window around a time whose event vector has one of the probe terms
+-- (GIN probes): the most shared probe terms first
+SELECT v.article_id, a.story_id, v.terms, v.weights
+FROM story_vectors v JOIN articles a ON a.id = v.article_id
+WHERE v.terms && %(probe)s::bigint[]
+  AND v.at BETWEEN %(around)s::timestamptz - %(window)s AND %(around)s::timestamptz + %(window)s
+  AND v.article_id <> %(id)s
+ORDER BY cardinality(ARRAY(SELECT unnest(v.terms) INTERSECT SELECT unnest(%(probe)s::bigint[]))) DESC, v.article_id
+LIMIT %(limit)s
+
+-- insert_story_vector --
+-- keep an original's event vector
+INSERT INTO story_vectors (article_id, at, terms, weights)
+VALUES (%(article_id)s, %(at)s, %(terms)s, %(weights)s)
+ON CONFLICT (article_id) DO UPDATE SET at = EXCLUDED.at, terms = EXCLUDED.terms, weights = EXCLUDED.weights
+
+-- term_frequencies --
+-- document frequencies of some terms (term 0: the number of documents)
+SELECT term, df FROM term_df WHERE term = ANY(%(terms)s::bigint[])
+
+-- count_terms --
+-- one more document containing each of these terms (include 0 to count the document)
+INSERT INTO term_df (term, df)
+SELECT t, 1 FROM unnest(%(terms)s::bigint[]) AS t
+ON CONFLICT (term) DO UPDATE SET df = term_df.df + 1
+
+-- set_story --
+-- put an article (and its copies) in a story
+UPDATE articles SET story_id = %(story_id)s
+WHERE id = %(id)s OR copy_of = %(id)s
+
+-- reset_dedupe --
+-- forget every copy and story link, wire attribution and index entry (rebuild from scratch)
+WITH cleared AS (
+    UPDATE articles SET copy_of = NULL, similarity = NULL, story_id = NULL, wire_service = NULL
+    WHERE copy_of IS NOT NULL OR similarity IS NOT NULL OR story_id IS NOT NULL OR wire_service IS NOT NULL
+    RETURNING id
+)
+SELECT count(*) FROM cleared
+
+-- clear_dedupe_index --
+-- empty the LSH, event-vector and term-frequency tables (rebuild from scratch)
+TRUNCATE article_bands, story_vectors, term_df
+
+-- count_articles --
+-- how many articles the archive holds
+SELECT count(*) FROM articles
+
+-- articles_after --
+-- the next batch of articles in storage order, as the dedupe rebuild re-reads them
+SELECT a.id, a.url, a.outlet, a.title, a.text, a.authors, a.published_at, a.fetched_at, a.language,
+       a.text_hash, o.wire
+FROM articles a JOIN outlets o ON o.name = a.outlet
+WHERE a.id > %(after)s
+ORDER BY a.id
+LIMIT %(limit)s
+
+-- link_summary --
+-- copies, originals and stories of more than one original, across the archive
+SELECT (count(*) FILTER (WHERE copy_of IS NOT NULL))::int AS copies,
+       (count(*) FILTER (WHERE copy_of IS NULL))::int AS originals,
+       (SELECT count(*) FROM (SELECT story_id FROM articles WHERE copy_of IS NULL AND story_id IS NOT NULL
+                              GROUP BY story_id HAVING count(*) > 1) s)::int AS stories,
+       (count(*) FILTER (WHERE wire_service IS NOT NULL))::int AS wire_attributed
+FROM articles
+
+-- listen_articles --
+-- receive the wirewatch_articles notifications on this connection (drainers wake on them)
+LISTEN wirewatch_articles
+
+-- set_dedupe_fields --
+-- what the dedupe decided about one article: fingerprint, wire service, copy and story links
+UPDATE articles SET text_hash = %(text_hash)s, wire_service = %(wire_service)s, copy_of = %(copy_of)s,
+                    similarity = %(similarity)s, story_id = %(story_id)s
+WHERE id = %(id)s
+
+-- run_publication_delays --
+-- seconds from publication to storage of each article a run stored (for the delay metric)
+SELECT extract(epoch FROM a.fetched_at - a.published_at)::float8 AS seconds
+FROM articles a
+WHERE a.crawl_run_id = %(id)s AND a.published_at IS NOT NULL AND a.published_at <= a.fetched_at
+
+-- count_extraction_yield --
+-- add one extracted page to its run's yield: which of title, body, date and author it gave
+UPDATE crawl_runs SET
+    pages_extracted = pages_extracted + 1,
+    with_title = with_title + %(title)s,
+    with_body = with_body + %(body)s,
+    with_date = with_date + %(date)s,
+    with_author = with_author + %(author)s
+WHERE id = %(id)s
+
+-- recent_run_yields --
+-- each outlet's latest finished runs, newest first, at most %(runs)s per outlet, with their yield
+SELECT outlet, id, kind, started_at, finished_at, status, pages_fetched, articles_stored, pages_skipped,
+       pages_extracted, with_title, with_body, with_date, with_author
+FROM (
+    SELECT r.*, row_number() OVER (PARTITION BY r.outlet ORDER BY r.started_at DESC, r.id DESC) AS n
+    FROM crawl_runs r
+    WHERE r.status <> 'running'
+) ranked
+WHERE n <= %(runs)s
+ORDER BY outlet, started_at DESC, id DESC
+
+-- reextract_ids --
+-- ids of the articles with a stored page, of one outlet (or all), fetched since a time (or ever)
+SELECT a.id
+FROM articles a JOIN raw_pages p ON p.article_id = a.id
+WHERE (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+  AND (%(since)s::timestamptz IS NULL OR p.fetched_at >= %(since)s)
+ORDER BY a.id
+
+-- get_extraction --
+-- an article's extracted fields, with what re-extracting and re-linking it needs
+SELECT a.id, a.url, a.outlet, o.wire, a.fetched_at, a.title, a.text, a.authors, a.published_at,
+       a.updated_at, a.language, a.description, a.section, a.tags, a.image_url, a.site_name,
+       a.canonical_url, a.extractor
+FROM articles a JOIN outlets o ON o.name = a.outlet
+WHERE a.id = %(id)s
+
+-- update_extraction --
+-- replace an article's extracted fields in place (the search column follows)
+UPDATE articles SET
+    title = %(title)s, text = %(text)s, authors = %(authors)s, published_at = %(published_at)s,
+    updated_at = %(updated_at)s, language = %(language)s, description = %(description)s,
+    section = %(section)s, tags = %(tags)s, image_url = %(image_url)s, site_name = %(site_name)s,
+    canonical_url = %(canonical_url)s, extractor = %(extractor)s, extracted_at = now()
+WHERE id = %(id)s
+
+-- forget_source_validators --
+-- drop an outlet's validators, so its next poll downloads and parses every source again
+DELETE FROM source_validators WHERE outlet = %(outlet)s
+
+-- lease_owners_like --
+-- the processes holding leases whose owner id starts with a prefix (this host's, on start-up)
+SELECT DISTINCT lease_owner FROM outlets WHERE lease_owner LIKE %(prefix)s || '%%'
+
+-- last_article_id --
+-- the highest article id (bulk loads compute the ids COPY will assign after it)
+SELECT coalesce(max(id), 0) FROM articles
+
+-- copy_articles --
+-- bulk load of articles (bench/dedupe.py's synthetic archives)
+COPY articles (url, outlet, title, text, published_at, language, text_hash) FROM STDIN
+
+-- copy_bands --
+-- bulk load of LSH band keys (bench/dedupe.py's synthetic archives)
+COPY article_bands (band_key, article_id, at) FROM STDIN
+
+-- archive_totals --
+-- the whole archive: articles, syndicated copies, stories (events reported more than once), database size
+SELECT count(*) AS articles, count(copy_of) AS copies, count(DISTINCT story_id) AS stories,
+       pg_database_size(current_database()) AS database_bytes
+FROM articles
+
+-- settle_bulk_load --
+-- after a bulk load: visibility map, statistics (outside a transaction; bench/dedupe.py)
+VACUUM (ANALYZE) articles, article_bands

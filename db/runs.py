@@ -66,3 +66,47 @@ def get_run(conn: psycopg.Connection, run_id: int) -> RunRow | None:
 def totals_since(conn: psycopg.Connection, outlets: list[str], since: datetime) -> list[OutletTotals]:
     with conn.cursor(row_factory=class_row(OutletTotals)) as cur:
         return cur.execute(QUERIES["outlet_summary"], {"outlets": outlets, "since": since}).fetchall()
+
+
+def record_discovery(conn: psycopg.Connection, run_id: int, *, owner: str | None, links_seen: int, links_new: int,
+                     sources_unchanged: int) -> None:
+    conn.execute(QUERIES["record_run_discovery"], {
+        "id": run_id, "owner": owner, "links_seen": links_seen, "links_new": links_new,
+        "sources_unchanged": sources_unchanged})
+
+
+def publication_delays(conn: psycopg.Connection, run_id: int) -> list[float]:
+    return [row[0] for row in conn.execute(QUERIES["run_publication_delays"], {"id": run_id})]
+
+
+@dataclass(frozen=True)
+class RunYield:
+    """A finished run with its extraction yield: of `pages_extracted`, how many gave each field."""
+
+    outlet: str
+    id: int
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    pages_fetched: int
+    articles_stored: int
+    pages_skipped: int
+    pages_extracted: int
+    with_title: int
+    with_body: int
+    with_date: int
+    with_author: int
+
+
+def count_yield(conn: psycopg.Connection, run_id: int, *, title: bool, body: bool, date: bool, author: bool) -> None:
+    """Count one extracted page in its run's yield; call inside the transaction of the page's work."""
+    conn.execute(QUERIES["count_extraction_yield"], {
+        "id": run_id, "title": int(title), "body": int(body), "date": int(date), "author": int(author),
+    })
+
+
+def recent_yields(conn: psycopg.Connection, runs_per_outlet: int) -> list[RunYield]:
+    """Each outlet's latest finished runs, newest first (grouped by outlet)."""
+    with conn.cursor(row_factory=class_row(RunYield)) as cur:
+        return cur.execute(QUERIES["recent_run_yields"], {"runs": runs_per_outlet}).fetchall()

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from crawler.outlet import Outlet
-from db import articles as article_rows
 from db import outlets as outlet_rows
 from db.connect import DatabaseUnavailable, connect, stop_embedded
 from db.migrate import migrate
@@ -20,6 +19,7 @@ from scheduler.database import open_archive, resolve_dsn, sync_outlets
 from scheduler.logs import configure_logging
 from scheduler.outlets import OutletsError, load_outlets
 from scheduler.render import FORMATS, render_rows
+from scheduler.watch_cli import alerts_group, deliver_after_storing, sync_watches, watch_group
 
 log = logging.getLogger("wirewatch")
 
@@ -36,7 +36,9 @@ class State:
 
     def archive(self) -> str:
         try:
-            return open_archive(self.config)
+            dsn = open_archive(self.config)
+            sync_watches(dsn, self.config)
+            return dsn
         except DatabaseUnavailable as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -100,16 +102,16 @@ def run(state: State, once: bool, only: tuple[str, ...]) -> None:
 
     Example: wirewatch run --once --outlet kyodo
     """
-    from scheduler.daemon import run_daemon
-    from scheduler.jobs import crawl_and_record
+    from scheduler.daemon import run_daemon, run_once
 
     outlets = _select(state.outlets(), only)
     dsn = state.archive()
     with connect(dsn) as conn:
         sync_outlets(conn, outlets)
     if once:
-        results = crawl_and_record(outlets, state.config, dsn)
+        results = run_once(outlets, state.config, dsn)
         _print_results(results)
+        deliver_after_storing(dsn)
         crawled = sum(1 for r in results if r.ok)
         click.echo(f"{crawled} of {len(outlets)} outlets crawled; "
                    f"{sum(r.articles_stored for r in results)} articles stored.", err=True)
@@ -169,6 +171,7 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
                f"{o['skipped']} not articles, {o['errors']} unreadable files.")
     for outlet, n in sorted(summary.by_outlet.items()):
         click.echo(f"  {outlet}: {n}")
+    deliver_after_storing(dsn)
     if summary.pages == 0 and o["errors"]:
         raise click.ClickException("nothing could be imported: " + "; ".join(summary.problems))
 
@@ -180,24 +183,51 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
 @click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC).")
 @click.option("--lang", help="Language code, e.g. en.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--with-copies", is_flag=True, help="List syndicated copies too, not only under their original.")
+@click.option("--stories", is_flag=True, help="One row per story: the reports of one event and their copies.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @pass_state
 @expected_errors
 def search(state: State, query: str, outlet: str | None, since: datetime | None, until: datetime | None,
-           lang: str | None, limit: int, fmt: str) -> None:
+           lang: str | None, limit: int, with_copies: bool, stories: bool, fmt: str) -> None:
     """Search the archive, newest first. Web-search syntax: "a phrase", OR, -excluded.
+
+    A syndicated copy is shown as its original, with the outlets that also carried it.
 
     Example: wirewatch search '"northern territories" OR kuril -hockey' --since 2023-01-01
     """
+    from scheduler.search import search_rows
+
+    if with_copies and stories:
+        raise click.UsageError("--with-copies and --stories exclude each other")
     dsn = state.archive()
     with connect(dsn) as conn:
-        hits = article_rows.search(conn, query, outlet=outlet, language=lang, since=_utc(since),
-                                   until=_utc(until), limit=limit)
-    rows = [{"id": h.id, "published": h.published_at, "outlet": h.outlet, "title": h.title, "url": h.url,
-             "copy_of": h.copy_of} for h in hits]
-    click.echo(render_rows(rows, fmt, columns=["id", "published", "outlet", "title", "url"]), nl=False)
-    if not hits and fmt == "table":
+        rows, columns = search_rows(conn, query, outlet=outlet, language=lang, since=_utc(since),
+                                    until=_utc(until), limit=limit, with_copies=with_copies, stories=stories)
+    click.echo(render_rows(rows, fmt, columns=columns), nl=False)
+    if not rows and fmt == "table":
         click.echo(f"No article matches {query!r}.", err=True)
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, required=True,
+              help="Forget every copy and story link and recompute them from the archive's texts.")
+@pass_state
+@expected_errors
+def dedupe(state: State, rebuild: bool) -> None:
+    """Recompute syndicated-copy links, stories and wire attribution over the whole archive.
+
+    Progress goes to stderr; crawls wait until the rebuild commits.
+
+    Example: wirewatch dedupe --rebuild
+    """
+    from scheduler.dedupe import run_rebuild
+
+    run_rebuild(state.archive(), window=state.config.dedupe_window)
+
+
+cli.add_command(watch_group)
+cli.add_command(alerts_group)
 
 
 @cli.group()
@@ -274,6 +304,59 @@ def outlets_list(state: State, fmt: str) -> None:
         "name": r.name, "articles": r.articles, "last_success": r.last_success_at, "failures": r.consecutive_failures,
         "last_error": r.last_error, "title": r.title,
     } for r in rows], fmt, columns=["name", "articles", "last_success", "failures", "last_error"]), nl=False)
+
+
+@cli.command()
+@click.option("--outlet", help="Only this outlet's articles.")
+@click.option("--since", type=click.DateTime(), help="Only pages fetched on or after (YYYY-MM-DD[ HH:MM:SS], UTC).")
+@pass_state
+@expected_errors
+def reextract(state: State, outlet: str | None, since: datetime | None) -> None:
+    """Run extraction again over the stored raw pages and update the articles in place.
+
+    For after an extractor change: each article whose page now extracts differently is
+    updated (search included), and a changed text is checked for duplicates again. Prints
+    how many changed; progress goes to stderr.
+
+    Example: wirewatch reextract --outlet kyodo --since 2024-01-01
+    """
+    from scheduler.reextract import reextract_articles, select_articles
+
+    rules = {o.name: o.rules for o in state.outlets()}
+    with connect(state.archive()) as conn:
+        ids = select_articles(conn, outlet=outlet, since=_utc(since))
+        with click.progressbar(length=len(ids), label="Re-extracting", file=sys.stderr) as bar:
+            s = reextract_articles(conn, ids, rules=rules, dedupe_window=state.config.dedupe_window,
+                                   tick=lambda: bar.update(1))
+    click.echo(f"Re-extracted {s.examined} articles: {s.changed} changed ({s.texts_changed} texts, "
+               f"{s.relinked} with a new copy link), {s.unchanged} unchanged, {s.not_articles} no longer "
+               f"extract as an article (kept).")
+
+
+@cli.command()
+@click.option("--history", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Previous runs of each outlet the last run's yield is compared with.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@pass_state
+@expected_errors
+def status(state: State, history: int, fmt: str) -> None:
+    """Per outlet, the last crawl run (when, result, duration, articles new and in total), its
+    extraction yield (share of pages with a title, body, date, author, flagging a sharp drop
+    against the outlet's own previous runs), consecutive failures, next run and health; then
+    the archive's totals (articles, copies, stories, database size).
+
+    Example: wirewatch status --format json
+    """
+    from scheduler.status import COLUMNS, outlet_statuses, status_rows, totals_line
+
+    with connect(state.archive()) as conn:
+        statuses = outlet_statuses(conn, history_runs=history)
+        totals = outlet_rows.archive_totals(conn)
+    click.echo(render_rows(status_rows(statuses), fmt, columns=[c.name for c in COLUMNS]), nl=False)
+    click.echo(totals_line(totals), err=fmt != "table")
+    dropped = [s.outlet for s in statuses if s.drops]
+    if dropped and fmt == "table":
+        click.echo(f"Extraction yield dropped for: {', '.join(dropped)} (a site redesign?)", err=True)
 
 
 @cli.command("config")

@@ -63,7 +63,13 @@ class Config:
     dedupe_window: timedelta = timedelta(days=3)
     log_level: str = "INFO"
     log_format: str = "text"
+    parallel_crawls: int = 8
+    lease_seconds: float = 300.0
+    shutdown_seconds: float = 30.0
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    metrics_address: str = "127.0.0.1"
     source: str = "defaults"
+    watches: tuple = ()  # alerts.spec.WatchSpec from [[watch]] tables; synced to the database on start
 
     @property
     def effective_user_agent(self) -> str:
@@ -84,6 +90,8 @@ class Config:
                 value = f"{int(value.total_seconds())}s"
             elif isinstance(value, Secret):
                 value = repr(value)
+            elif f.name == "watches":
+                value = [str(w) for w in value]  # channels masked
             out[f.name] = value
         out["user_agent"] = self.effective_user_agent
         return out
@@ -132,6 +140,15 @@ def _choice(*allowed: str):
     return parse
 
 
+def _port(v: Any) -> int:
+    if v in (0, "0"):
+        return 0
+    n = _positive_int(v)
+    if n > 65535:
+        raise ValueError(f"expected a TCP port (1-65535, or 0 for off), got {v!r}")
+    return n
+
+
 def _days(v: Any) -> timedelta:
     return timedelta(days=_positive_float(v))
 
@@ -156,6 +173,11 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "dedupe.window_days": ("dedupe_window", _days),
     "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "log.format": ("log_format", _choice("text", "json")),
+    "schedule.parallel_crawls": ("parallel_crawls", _positive_int),
+    "schedule.lease_seconds": ("lease_seconds", _positive_float),
+    "schedule.shutdown_seconds": ("shutdown_seconds", _positive_float),
+    "metrics.port": ("metrics_port", _port),
+    "metrics.address": ("metrics_address", _string),
 }
 ENV_PREFIX = "WIREWATCH_"
 
@@ -204,6 +226,9 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     flat: dict[str, Any] = {}
     for section, values in data.items():
+        if section == "watch":
+            flat["watch"] = values  # [[watch]] tables, checked by _watches
+            continue
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: {section}: expected a [{section}] table")
         for key, value in values.items():
@@ -214,6 +239,9 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _apply(config: Config, values: Mapping[str, Any], source: str, naming=lambda k: k) -> Config:
     changes: dict[str, Any] = {}
     for key, raw in values.items():
+        if key == "watch":
+            changes["watches"] = _watches(raw, source)
+            continue
         if key not in SETTINGS:
             raise ConfigError(f"{source}: {naming(key)}: unknown setting (known: {', '.join(SETTINGS)})")
         attr, parse = SETTINGS[key]
@@ -224,3 +252,19 @@ def _apply(config: Config, values: Mapping[str, Any], source: str, naming=lambda
             message = str(exc) if shown is None else f"expected a postgresql:// URL, got {shown}"
             raise ConfigError(f"{source}: {naming(key)}: {message}") from None
     return replace(config, **changes)
+
+
+def _watches(tables: Any, source: str) -> tuple:
+    """[[watch]] tables; the queries themselves are checked by PostgreSQL when synced."""
+    from alerts.spec import WatchError, watch_from_table
+
+    if not isinstance(tables, list):
+        raise ConfigError(f"{source}: watch: expected [[watch]] tables")
+    try:
+        specs = tuple(watch_from_table(t) for t in tables)
+    except WatchError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    names = [w.name for w in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{source}: watch: a name is defined twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    return specs

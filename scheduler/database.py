@@ -11,6 +11,7 @@ from db import outlets as outlet_rows
 from db.connect import connect, embedded_dsn
 from db.migrate import migrate
 from scheduler.config import Config
+from scheduler.due import default_bounds
 
 log = logging.getLogger(__name__)
 
@@ -34,3 +35,6 @@ def sync_outlets(conn: psycopg.Connection, outlets: list[Outlet]) -> None:
         for o in outlets:
             outlet_rows.upsert_outlet(conn, name=o.name, title=o.title, homepage=o.homepage, language=o.language,
                                       wire=o.wire, interval_seconds=int(o.interval.total_seconds()))
+            bounds = default_bounds(o.interval, o.min_interval, o.max_interval)
+            outlet_rows.set_poll_bounds(conn, name=o.name, min_seconds=int(bounds.minimum.total_seconds()),
+                                        max_seconds=int(bounds.maximum.total_seconds()))

@@ -15,6 +15,7 @@ from scheduler.database import sync_outlets
 from scheduler.jobs import crawl_and_record
 from scheduler.outlets import parse_outlets
 from scheduler.render import render_rows
+from scheduler.watch_cli import deliver_after_storing
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def run_demo(config: Config, dsn: str, *, serve: bool = False) -> None:
         with connect(dsn) as conn:
             stored = article_rows.articles_of_outlets(conn, [o.name for o in outlets])
         _summarise(results, stored, elapsed)
+        deliver_after_storing(dsn, err=False)
         if serve:
             click.echo("Replay sites: " + ", ".join(f"{k} {v}" for k, v in sorted(server.bases.items())), err=True)
             click.echo("Serving until Ctrl-C.", err=True)
@@ -59,23 +61,35 @@ def _summarise(results, stored, elapsed: float) -> None:
             for r in results]
     click.echo(f"\nCrawl finished in {elapsed:.1f}s.\n")
     click.echo(render_rows(rows, "table", columns=list(rows[0]) if rows else []))
-    by_id = {a.id: a for a in stored}
-    copies = [a for a in stored if a.copy_of is not None]
-    click.echo(f"Archive now holds {len(stored)} demo articles, {len(copies)} of them syndicated copies:")
-    for article in stored:
-        marker = f"  copy of #{article.copy_of}" if article.copy_of else ""
-        date = article.published_at.strftime("%Y-%m-%d") if article.published_at else "????-??-??"
-        click.echo(f"  #{article.id:<4} {date} {article.outlet:<17} {article.title[:70]}{marker}")
-    for copy in copies:
-        original = by_id.get(copy.copy_of)
-        if original:
-            click.echo(f"\n  {copy.outlet} republished {original.outlet}'s story "
-                       f"(\"{original.title[:60]}\") as \"{copy.title[:60]}\"")
+    _print_stories(stored)
     click.echo("\nExplore it:\n"
-               "  wirewatch search Lavrov\n"
+               "  wirewatch search Lavrov                 # copies folded under their original\n"
+               "  wirewatch search Lavrov --stories       # reports of one event grouped\n"
+               "  wirewatch search Lavrov --with-copies\n"
                "  wirewatch search '\"northern territories\" -putin' --format json\n"
                "  psql \"$(wirewatch db url)\" -c 'SELECT id, outlet, title, copy_of FROM articles'\n"
                "  wirewatch demo --clean     # remove the demo outlets again")
+
+
+def _print_stories(stored) -> None:
+    """Originals grouped by story, each with the copies other outlets carried."""
+    copies = [a for a in stored if a.copy_of is not None]
+    stories: dict[int, list] = {}
+    for article in stored:
+        if article.copy_of is None:
+            stories.setdefault(article.story_id or article.id, []).append(article)
+    shared = sum(1 for members in stories.values() if len(members) > 1)
+    click.echo(f"Archive now holds {len(stored)} demo articles, {len(copies)} of them syndicated copies; "
+               f"{len(stories)} stories, {shared} of them reported by more than one outlet:")
+    for story, members in stories.items():
+        click.echo(f"\n  story #{story}" + (f": {len(members)} reports of one event" if len(members) > 1 else ""))
+        for article in members:
+            date = article.published_at.strftime("%Y-%m-%d") if article.published_at else "????-??-??"
+            wire = f" ({article.wire_service})" if article.wire_service else ""
+            click.echo(f"    #{article.id:<4} {date} {article.outlet:<17} {article.title[:64]}{wire}")
+            for copy in (c for c in copies if c.copy_of == article.id):
+                click.echo(f"          also carried by {copy.outlet} as \"{copy.title[:50]}\" "
+                           f"(similarity {copy.similarity or 0:.0f}) {copy.url}")
 
 
 def clean_demo(dsn: str) -> list[str]:

@@ -1,31 +1,29 @@
-"""A crawl of some outlets in a fresh child process, and its outcome recorded on the outlets' rows.
+"""A crawl's outcome recorded on the outlet's row through the `scheduler.due` policy; and the
+one-shot crawl in a fresh child process that `wirewatch demo` and the tests use.
 
-A child process per crawl because Twisted's reactor cannot be restarted in a process
-(scrapy/scrapy#2941). Measured on this machine: spawning the child and importing Scrapy
-costs about 1 s per crawl, which an outlet polled every few minutes does not notice, and a
-leak or crash in a crawl cannot take the daemon down with it.
+The daemon crawls in its own process (`scheduler.daemon`, measured in README "Performance");
+a child process is kept for one-shot callers whose process may already have run a reactor.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import signal
-import threading
+import random
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+import psycopg
 
 from crawler.outlet import Outlet
 from crawler.run import CrawlOptions, OutletResult, crawl
 from db import outlets as outlet_rows
 from db.connect import connect
+from scheduler import due
 from scheduler.config import Config
 
 log = logging.getLogger(__name__)
-
-_active: set[multiprocessing.process.BaseProcess] = set()
-_active_lock = threading.Lock()
 
 
 def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
@@ -42,11 +40,68 @@ def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
     return replace(options, **overrides)
 
 
+def bounds_for(outlet: Outlet) -> due.Bounds:
+    return due.default_bounds(outlet.interval, outlet.min_interval, outlet.max_interval)
+
+
+def cron_next(outlet: Outlet, now: datetime) -> datetime | None:
+    if not outlet.cron:
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(outlet.cron, timezone=timezone.utc).get_next_fire_time(None, now)
+
+
+def decide(outlet: Outlet, row: outlet_rows.ScheduleRow | None, result: OutletResult | None, now: datetime,
+           rand: Callable[[], float] = random.random) -> outlet_rows.CrawlOutcome:
+    """What to write on the outlet's row after a crawl (`result` None: the crawl crashed)."""
+    state = due.State(
+        poll=timedelta(seconds=row.poll_seconds) if row and row.poll_seconds else None,
+        failure_score=row.failure_score if row else 0.0,
+        consecutive_failures=row.consecutive_failures if row else 0,
+    )
+    if result is not None and not result.completed:
+        # Stopped by a shutdown: neither a success nor a failure. Due again at once, for
+        # whichever process runs next; what was stored is stored, the rest is fetched then.
+        return outlet_rows.CrawlOutcome(
+            ok=False, error="stopped by shutdown before it finished", consecutive_failures=state.consecutive_failures,
+            failure_score=state.failure_score, healthy=state.failure_score < due.DEFAULT_POLICY.unhealthy_score,
+            next_due_at=now, poll_seconds=int((state.poll or outlet.interval).total_seconds()),
+            run_id=result.run_id)
+    poll = due.Poll(
+        ok=result is not None and result.ok,
+        links_seen=result.links_seen if result else 0,
+        links_new=result.links_new if result else 0,
+        unchanged=bool(result and result.links_seen == 0 and result.sources_unchanged > 0),
+        failure_kinds=result.failure_kinds if result else ("crashed",),
+    )
+    decision = due.decide(state, poll, bounds_for(outlet), now, cron_next=cron_next(outlet, now), rand=rand)
+    if not decision.healthy and state.failure_score < due.DEFAULT_POLICY.unhealthy_score:
+        log.error("outlet %s marked unhealthy after %d failed crawls; next try %s", outlet.name,
+                  decision.consecutive_failures, decision.next_due_at.isoformat(timespec="seconds"),
+                  extra={"event": "outlet_unhealthy", "outlet": outlet.name})
+    return outlet_rows.CrawlOutcome(
+        ok=poll.ok, error=None if poll.ok else (result.error if result else "crawl crashed") or "no source could be fetched",
+        consecutive_failures=decision.consecutive_failures, failure_score=decision.failure_score,
+        healthy=decision.healthy, next_due_at=decision.next_due_at,
+        poll_seconds=int(decision.poll.total_seconds()), run_id=result.run_id if result else None)
+
+
+def record(conn: psycopg.Connection, outlet: Outlet, result: OutletResult | None, *, owner: str | None,
+           now: datetime) -> outlet_rows.CrawlOutcome:
+    """Decide and write the outcome, releasing `owner`'s lease."""
+    outcome = decide(outlet, outlet_rows.schedule(conn, outlet.name), result, now)
+    conn.commit()
+    if not outlet_rows.finish_crawl(conn, name=outlet.name, owner=owner or "", now=now, outcome=outcome):
+        log.warning("lease on %s was lost during its crawl; its outcome is left to the new holder", outlet.name,
+                    extra={"event": "lease_lost", "outlet": outlet.name})
+    return outcome
+
+
 def _child_main(outlets, options, log_level, log_format, now, sender) -> None:
     from scheduler.logs import configure_logging
 
     configure_logging(log_level, log_format)
-    # A SIGINT meant for the daemon reaches the whole process group; Scrapy handles its own.
     try:
         results = crawl(outlets, options, now=now)
     except BaseException as exc:  # reported to the parent, which logs it with the outlets' names
@@ -63,9 +118,7 @@ def crawl_in_child(
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child_main, name="wirewatch-crawl",
                           args=(outlets, options, config.log_level, config.log_format, now, sender))
-    with _active_lock:
-        process.start()
-        _active.add(process)
+    process.start()
     sender.close()
     try:
         kind, payload = receiver.recv()
@@ -73,8 +126,6 @@ def crawl_in_child(
         kind, payload = "error", "crawl process exited without a result"
     finally:
         process.join()
-        with _active_lock:
-            _active.discard(process)
     if kind == "error":
         return f"{payload} (exit code {process.exitcode})"
     return payload
@@ -82,7 +133,7 @@ def crawl_in_child(
 
 def crawl_and_record(outlets: list[Outlet], config: Config, dsn: str, now: datetime | None = None,
                      **option_overrides) -> list[OutletResult]:
-    """Crawl in a child, then set each outlet's failure count and next due time."""
+    """Crawl in a child, then record each outlet's outcome (failure count, next due time)."""
     now = now or datetime.now(timezone.utc)
     options = crawl_options(config, dsn, **option_overrides)
     outcome = crawl_in_child(outlets, options, config, now)
@@ -91,31 +142,8 @@ def crawl_and_record(outlets: list[Outlet], config: Config, dsn: str, now: datet
         if isinstance(outcome, str):
             log.error("crawl of %s failed: %s", ", ".join(by_name), outcome, extra={"event": "crawl_crashed"})
             for outlet in outlets:
-                _record(conn, outlet, ok=False, error=outcome, now=now)
+                record(conn, outlet, None, owner=None, now=now)
             return []
         for result in outcome:
-            _record(conn, by_name[result.outlet], ok=result.ok, error=result.error, now=now)
+            record(conn, by_name[result.outlet], result, owner=None, now=now)
     return outcome
-
-
-def _record(conn, outlet: Outlet, *, ok: bool, error: str | None, now: datetime) -> None:
-    next_due = now + outlet.interval
-    outlet_rows.record_crawl_outcome(conn, name=outlet.name, ok=ok, error=error, next_due_at=next_due)
-    conn.commit()
-
-
-def interrupt_children(timeout: float = 30.0) -> None:
-    """Ask running crawls to finish what is in flight (SIGINT: Scrapy's graceful stop), bounded wait."""
-    with _active_lock:
-        children = list(_active)
-    for child in children:
-        if child.is_alive() and child.pid:
-            try:
-                os.kill(child.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
-    for child in children:
-        child.join(timeout)
-        if child.is_alive():
-            log.warning("crawl process %s did not stop in %.0fs; terminating it", child.pid, timeout)
-            child.terminate()

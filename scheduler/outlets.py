@@ -24,7 +24,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 OUTLET_FIELDS = {
     "name", "title", "homepage", "language", "wire", "interval", "feeds", "sitemaps",
-    "sitemap_since", "hosts", "sections", "rules",
+    "sitemap_since", "hosts", "sections", "rules", "cron", "min_interval", "max_interval",
 }
 SECTION_FIELDS = {"url", "link_pattern"}
 RULE_FIELDS = {"drop", "body", "date", "author"}
@@ -106,6 +106,15 @@ def _parse_outlet(entry: Any, where: _Where) -> Outlet:
     interval = _duration(entry.get("interval", "30m"), "interval", where)
     if interval < MIN_INTERVAL:
         raise where.error("interval", f"at least {MIN_INTERVAL.seconds}s, got {entry['interval']!r}")
+    cron = _cron(entry.get("cron"), where)
+    bounds = {}
+    for field in ("min_interval", "max_interval"):
+        if field in entry:
+            bounds[field] = _duration(entry[field], field, where)
+            if bounds[field] < MIN_INTERVAL:
+                raise where.error(field, f"at least {MIN_INTERVAL.seconds}s, got {entry[field]!r}")
+    if bounds.get("min_interval", interval) > interval or bounds.get("max_interval", interval) < interval:
+        raise where.error("interval", "must lie between min_interval and max_interval")
     hosts = entry.get("hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
         raise where.error("hosts", "expected a list of host names")
@@ -117,6 +126,9 @@ def _parse_outlet(entry: Any, where: _Where) -> Outlet:
         language=language,
         wire=wire,
         interval=interval,
+        cron=cron,
+        min_interval=bounds.get("min_interval"),
+        max_interval=bounds.get("max_interval"),
         feeds=feeds,
         sitemaps=sitemaps,
         sections=sections,
@@ -156,6 +168,18 @@ def _duration(value: Any, field: str, where: _Where) -> timedelta:
     if not match:
         raise where.error(field, f"expected a duration such as '90s', '15m', '2h' or '1d', got {value!r}")
     return timedelta(seconds=int(match[1]) * DURATION_UNITS[match[2]])
+
+
+def _cron(value: Any, where: _Where) -> str | None:
+    if value is None:
+        return None
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except (TypeError, ValueError) as exc:
+        raise where.error("cron", f"expected a crontab expression such as '*/15 * * * *', got {value!r} ({exc})") from None
+    return value
 
 
 def _since(value: Any, where: _Where) -> timedelta | date:

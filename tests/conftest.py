@@ -126,3 +126,88 @@ def crawl_into(dsn: str, outlets, home: Path):
     with psycopg.connect(dsn) as conn:
         sync_outlets(conn, outlets)
     return crawl_and_record(outlets, config, dsn, throttle_start_delay=0.05)
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 (port 0) in a thread that records every JSON POST; answers
+    with the statuses in `responses` in turn (then 200)."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.paths: list[str] = []
+        self.times: list[float] = []
+        self.responses: list[int] = []
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.arrived:
+                    status = receiver.responses.pop(0) if receiver.responses else 200
+                    receiver.paths.append(self.path)
+                    receiver.times.append(time.time())
+                    receiver.received.append(json.loads(body or b"{}"))
+                    receiver.arrived.notify_all()
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"json://127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
+            return list(self.received)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp_server():
+    """An SMTP server (aiosmtpd) on 127.0.0.1 collecting messages in `.messages`."""
+    import socket
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+
+    class Collect:
+        def __init__(self) -> None:
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+            return "250 OK"
+
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so port 0 cannot be used
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    controller.messages = handler.messages
+    yield controller
+    controller.stop()

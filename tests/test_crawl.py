@@ -122,7 +122,7 @@ def test_raw_pages_are_kept_compressed(crawled) -> None:
 
 def test_search_finds_the_stored_articles(crawled) -> None:
     with psycopg.connect(crawled["dsn"]) as conn:
-        hits = article_rows.search(conn, "Lavrov")
+        hits = article_rows.search(conn, "Lavrov", collapse=False)  # copies too (collapsing: test_stories.py)
         phrase = article_rows.search(conn, '"northern territories" -putin -lavrov')
     assert {h.outlet for h in hits} >= {"demo-jiji", "demo-kyodo", "demo-japantoday"}
     dates = [h.published_at for h in hits]

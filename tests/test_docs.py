@@ -49,3 +49,35 @@ def test_dockerfile_copies_every_package() -> None:
     packages = re.search(r'packages = \[(.*?)\]', (ROOT / "pyproject.toml").read_text()).group(1)
     for top in {p.strip(' "').split(".")[0] for p in packages.split(",")}:
         assert f"COPY {top} {top}" in text
+
+
+def test_compose_wires_the_daemon_to_postgres_and_its_mounted_config() -> None:
+    import tomllib
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    from scheduler.config import load_config
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    postgres, daemon = compose["services"]["postgres"], compose["services"]["wirewatch"]
+    assert postgres["image"].startswith("postgres:16") and "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"]
+    assert daemon["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert daemon["build"] == "." and daemon["stop_signal"] == "SIGTERM"
+
+    env, pg_env = daemon["environment"], postgres["environment"]
+    url = urlsplit(env["WIREWATCH_DATABASE_URL"])
+    assert url.hostname == "postgres" and url.port == 5432
+    assert url.username == pg_env["POSTGRES_USER"] and url.path.lstrip("/") == pg_env["POSTGRES_DB"]
+    assert url.password == pg_env["POSTGRES_PASSWORD"]  # the same ${WIREWATCH_DB_PASSWORD...} on both sides
+
+    mounts = {target: source for source, target, *_ in (v.split(":") for v in daemon["volumes"])}
+    assert env["WIREWATCH_CONFIG"] in mounts and env["WIREWATCH_OUTLETS_PATH"] in mounts
+    for source in mounts.values():
+        assert (ROOT / source).is_file(), source
+    config_file = ROOT / mounts[env["WIREWATCH_CONFIG"]]
+    tomllib.loads(config_file.read_text(encoding="utf-8"))
+    config = load_config(env={"WIREWATCH_HOME": "/tmp/unused"}, config_file=config_file)
+    assert str(config.metrics_port) in daemon["expose"][0]

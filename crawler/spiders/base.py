@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest
+from twisted.internet import error as net_error
 from twisted.python.failure import Failure
 
+from crawler.hostlimit import SHUTTING_DOWN
 from crawler.items import FetchedPage
 from crawler.outlet import Outlet
 from crawler.urls import canonical_url, is_http_url
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A feed's, sitemap's or section page's validators from its last complete crawl."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
 
 
 @dataclass
@@ -33,6 +47,19 @@ class CrawlContext:
     ingest: Callable[[FetchedPage], object]
     source_failures: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
     sources_ok: int = 0
+    # Conditional GET: validators known before the crawl, and the ones seen in it (saved by
+    # crawler.run only when the outlet's crawl completed, so a crash cannot hide articles).
+    validators: dict[str, SourceState] = field(default_factory=dict)
+    fresh_validators: dict[str, SourceState] = field(default_factory=dict)
+    sources_unchanged: int = 0
+    links_seen: int = 0
+    links_new: int = 0
+    articles_failed: int = 0
+    failure_kinds: list[str] = field(default_factory=list)
+    # Process-wide per-host cap (crawler.hostlimit.HostLimiter); None: Scrapy's per-crawler limit only.
+    host_limiter: Any = None
+    # Executor running `ingest` off the event loop (crawler.pipelines); None: run it inline.
+    workers: Any = None
 
 
 class OutletSpider(scrapy.Spider):
@@ -54,8 +81,36 @@ class OutletSpider(scrapy.Spider):
 
     def discovery_request(self, url: str, callback: Callable, *, top: bool = True) -> scrapy.Request:
         """A feed, sitemap or section page; `top` for the ones named in the outlet definition."""
-        return scrapy.Request(url, callback=callback, errback=self.discovery_failed,
-                              meta={"wirewatch_top": top}, dont_filter=True)
+        headers = {}
+        known = self.context.validators.get(url)
+        if known is not None and known.etag:
+            headers["If-None-Match"] = known.etag
+        if known is not None and known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
+        return scrapy.Request(url, callback=callback, errback=self.discovery_failed, headers=headers,
+                              meta={"wirewatch_top": top, "wirewatch_source": url,
+                                    "handle_httpstatus_list": [304]}, dont_filter=True)
+
+    def unchanged(self, response: Response) -> bool:
+        """True when a discovery document is as it was at the last complete crawl: a 304, or the
+        same body (servers without validators). Then it is counted and not parsed again."""
+        source = response.meta.get("wirewatch_source", response.url)
+        if response.status != 304:
+            digest = hashlib.sha256(response.body).hexdigest()
+            self.context.fresh_validators[source] = SourceState(
+                etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
+                body_sha256=digest)
+            known = self.context.validators.get(source)
+            if known is None or known.body_sha256 != digest:
+                return False
+        self.context.sources_unchanged += 1
+        self.context.count(pages_fetched=1)
+        if response.meta.get("wirewatch_top"):
+            self.context.sources_ok += 1
+        log.debug("%s %s unchanged (%s)", self.outlet.name, source,
+                  "304" if response.status == 304 else "same body",
+                  extra={"event": "source_unchanged", "outlet": self.outlet.name, "url": source})
+        return True
 
     def discovery_done(self, response: Response) -> None:
         """Count a discovery document (feed, sitemap, section page) that was fetched and parsed."""
@@ -67,6 +122,7 @@ class OutletSpider(scrapy.Spider):
         """A discovery document that arrived but cannot be used (malformed feed, empty sitemap...)."""
         self.context.count(pages_fetched=1, errors=1)
         self.context.source_failures.append((response.url, reason))
+        self.context.failure_kinds.append("unusable")
         log.debug("%s %s unusable: %s", self.outlet.name, response.url, reason,
                     extra={"event": "source_unusable", "outlet": self.outlet.name, "url": response.url})
 
@@ -78,7 +134,10 @@ class OutletSpider(scrapy.Spider):
             url = canonical_url(raw, base=base)
             if is_http_url(url):
                 candidates.append(url)
-        new = self.context.claim_new(list(dict.fromkeys(candidates)))
+        candidates = list(dict.fromkeys(candidates))
+        new = self.context.claim_new(candidates)
+        self.context.links_seen += len(candidates)
+        self.context.links_new += len(new)
         return [scrapy.Request(url, callback=self.parse_article, errback=self.article_failed,
                                meta={"wirewatch_via": self.kind}) for url in new]
 
@@ -97,6 +156,7 @@ class OutletSpider(scrapy.Spider):
         reason = _reason(failure)
         self.context.count(errors=1)
         self.context.source_failures.append((url, reason))
+        self.context.failure_kinds.append(failure_kind(failure))
         # Logged once per outlet, with every failed source, when the crawl ends (crawler.run).
         log.debug("%s source %s failed: %s", self.outlet.name, url, reason,
                     extra={"event": "source_failed", "outlet": self.outlet.name, "url": url})
@@ -104,6 +164,9 @@ class OutletSpider(scrapy.Spider):
     def article_failed(self, failure: Failure) -> None:
         url = failure.request.url if hasattr(failure, "request") else "?"
         self.context.count(errors=1)
+        self.context.articles_failed += 1
+        if failure.check(IgnoreRequest) and SHUTTING_DOWN in str(failure.value):
+            return  # not fetched because the crawl is stopping; the next crawl fetches it
         log.warning("%s article %s failed: %s", self.outlet.name, url, _reason(failure),
                     extra={"event": "fetch_failed", "outlet": self.outlet.name, "url": url})
 
@@ -115,3 +178,30 @@ def _reason(failure: Failure) -> str:
         return f"HTTP {response.status}"
     text = str(value).strip() or type(value).__name__
     return f"{type(value).__name__}: {text.splitlines()[0]}" if type(value).__name__ not in text else text.splitlines()[0]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def failure_kind(failure: Failure) -> str:
+    """What went wrong, as the scheduler weighs it (`scheduler.due.FAILURE_WEIGHTS`)."""
+    value = failure.value
+    response = getattr(value, "response", None)
+    if response is not None:
+        status = response.status
+        if status in (404, 410):
+            return "http_404"
+        if status in (403, 429):
+            return f"http_{status}"
+        return "http_5xx" if status >= 500 else "http_4xx"
+    if isinstance(value, (net_error.TimeoutError, net_error.TCPTimedOutError, TimeoutError)):
+        return "timeout"
+    if isinstance(value, net_error.DNSLookupError):
+        return "dns"
+    if isinstance(value, IgnoreRequest) and "robots" in str(value).lower():
+        return "robots"
+    if isinstance(value, (net_error.ConnectError, net_error.ConnectionLost, ConnectionError)):
+        return "connection"
+    return "other"

@@ -36,6 +36,8 @@ class FeedSpider(OutletSpider):
         return [self.discovery_request(url, self.parse_feed) for url in self.outlet.feeds]
 
     def parse_feed(self, response: Response):
+        if self.unchanged(response):
+            return
         links, problem = feed_links(response.body)
         if problem:
             self.discovery_broken(response, problem)

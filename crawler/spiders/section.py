@@ -37,6 +37,8 @@ class SectionSpider(OutletSpider):
         return request
 
     def parse_section(self, response: Response):
+        if self.unchanged(response):
+            return
         if not isinstance(response, TextResponse):
             self.discovery_broken(response, f"not an HTML page ({response.headers.get('Content-Type', b'?').decode()})")
             return

@@ -91,6 +91,8 @@ class SitemapSpider(OutletSpider):
         return [self.discovery_request(url, self.parse_sitemap) for url in self.outlet.sitemaps]
 
     def parse_sitemap(self, response: Response):
+        if self.unchanged(response):
+            return
         try:
             sitemap = parse_sitemap(response.body)
         except ValueError as exc:

@@ -1,0 +1,65 @@
+"""Pages that are not articles although text comes out of them: index pages, photo
+galleries, video pages and live blogs without a body.
+
+Each check returns a one-line reason or None. A page is judged by what it says it is
+(JSON-LD `@type`, `og:type`) and by what the extracted text looks like, never by its URL:
+a gallery of 30 captioned photos yields more than the minimum length of text, and a
+tag page whose teasers carry summaries is not a list of bare links.
+"""
+
+from __future__ import annotations
+
+import lxml.html
+
+from crawler.clean import text_weight
+from crawler.metadata import ARTICLE_TYPES
+
+# Not og:type "website": many CMSs put it on every page, articles included.
+INDEX_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage"})
+GALLERY_TYPES = frozenset({"ImageGallery", "MediaGallery", "og:gallery"})
+VIDEO_TYPES = frozenset({"VideoObject", "og:video", "og:video.other", "og:video.episode", "og:video.movie"})
+LIVE_BLOG_TYPES = frozenset({"LiveBlogPosting", "og:liveblog"})
+
+# Text (in text_weight units) that makes a typed video or gallery page an article all the
+# same: a report with a clip or a photo series with a written story.
+ARTICLE_BODY_WEIGHT = 1200
+# A live blog has a body when one of its entries is a real paragraph, not a one-line update.
+BODY_PARAGRAPH_WEIGHT = 200
+# A gallery without a declared type: many pictures, little text per picture.
+GALLERY_MIN_FIGURES = 6
+GALLERY_TEXT_PER_FIGURE = 150
+# Teasers: separate <article> elements, each a headline with a link, on one page.
+INDEX_MIN_TEASERS = 5
+
+
+def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: str) -> str | None:
+    """Why the page is not an article, or None. `content` is the tree text was extracted from."""
+    weight = text_weight(text)
+    is_article = bool(types & (ARTICLE_TYPES | {"og:article"}) - LIVE_BLOG_TYPES)
+    if types & LIVE_BLOG_TYPES:
+        longest = max((text_weight(p) for p in text.split("\n\n")), default=0)
+        if longest < BODY_PARAGRAPH_WEIGHT:
+            return f"live blog without a body (longest entry {longest} chars)"
+        return None
+    if types & VIDEO_TYPES and not is_article and weight < ARTICLE_BODY_WEIGHT:
+        return f"video page ({weight} chars of text)"
+    # <figure>s, not <img>s: logos, icons and ad pixels are images too.
+    figures = sum(1 for _ in content.iter("figure"))
+    if not is_article and weight < ARTICLE_BODY_WEIGHT and (
+        types & GALLERY_TYPES or (figures >= GALLERY_MIN_FIGURES and weight < figures * GALLERY_TEXT_PER_FIGURE)
+    ):
+        return f"photo gallery ({figures} pictures, {weight} chars of text)"
+    if types & INDEX_TYPES and not is_article:
+        return f"index page ({'/'.join(sorted(types & INDEX_TYPES))})"
+    teasers = [a for a in content.iter("article") if a.xpath(".//h2//a | .//h3//a | .//a//h2 | .//a//h3")]
+    if len(teasers) >= INDEX_MIN_TEASERS and _longest_paragraph_in(text, teasers):
+        return f"index page ({len(teasers)} teasers)"
+    return None
+
+
+def _longest_paragraph_in(text: str, elements: list[lxml.html.HtmlElement]) -> bool:
+    """Whether the longest paragraph of `text` is inside one of `elements`: on an article
+    page with a rail of teasers, the story's own paragraphs are longer than any summary."""
+    longest = max(text.split("\n\n"), key=len, default="")
+    probe = " ".join(longest.split())[:80]
+    return bool(probe) and any(probe in " ".join(el.text_content().split()) for el in elements)
