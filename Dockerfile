@@ -7,6 +7,7 @@ COPY crawler crawler
 COPY scheduler scheduler
 COPY db db
 COPY alerts alerts
+COPY web web
 COPY seeds seeds
 COPY demo demo
 RUN pip install --no-cache-dir . && useradd --system --home-dir /var/lib/wirewatch --create-home wirewatch

@@ -8,6 +8,7 @@ message per delivery; a digest watch's due alerts on one channel go as one messa
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -66,6 +67,22 @@ def drain(conn: psycopg.Connection, *, now: datetime | None = None, options: Dra
         for group in _messages(outbox.claimed(conn, token)):
             _deliver(conn, token, group, now, options, sender, result)
     return result
+
+
+def release_dead_claims(conn: psycopg.Connection, alive: Callable[[int], bool], *,
+                        include_own: bool = False) -> int:
+    """Deliveries claimed by a drainer on this host whose process is gone (kill -9 between claim
+    and mark) go back to pending now rather than when their lease expires; with `include_own`,
+    this process's claims too (its only drainer lost its connection). One cut after sending but
+    before marking sends that alert again: the at-least-once window, milliseconds wide."""
+    dead = [c for c in outbox.sending_claims(conn)
+            if (pid := outbox.claim_pid(c)) is not None
+            and (include_own if pid == os.getpid() else not alive(pid))]
+    released = outbox.release_claims(conn, dead) if dead else 0
+    if released:
+        log.info("%d alert deliveries claimed by a dead process given back", released,
+                 extra={"event": "alert_claims_released"})
+    return released
 
 
 def deliver_due(dsn: str, *, now: datetime | None = None, options: DrainOptions = DrainOptions()) -> DrainResult:

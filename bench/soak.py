@@ -36,6 +36,7 @@ from db.migrate import migrate  # noqa: E402
 from demo.outlets import outlets_toml  # noqa: E402
 from demo.server import ReplayServer  # noqa: E402
 from scheduler.config import load_config  # noqa: E402
+from scheduler.demo import DEMO_NETWORKS  # noqa: E402
 from scheduler.database import sync_outlets  # noqa: E402
 from scheduler.outlets import parse_outlets  # noqa: E402
 
@@ -49,7 +50,7 @@ def inprocess(outlets, config, dsn, cycles: int, warmup: int) -> None:
     from crawler.run import run_on_reactor
     from scheduler.daemon import Daemon
 
-    daemon = Daemon(outlets, config, dsn, throttle_start_delay=0.0)
+    daemon = Daemon(outlets, config, dsn, throttle_start_delay=0.0, allowed_networks=DEMO_NETWORKS)
 
     async def cycle() -> list:
         return await asyncio.gather(*(daemon.crawl_outlet(o.name, force=True) for o in outlets))
@@ -91,7 +92,7 @@ def child(outlets, config, dsn, cycles: int) -> None:
 
     started = time.perf_counter()
     for _ in range(cycles):
-        crawl_and_record(outlets, config, dsn, throttle_start_delay=0.0)
+        crawl_and_record(outlets, config, dsn, throttle_start_delay=0.0, allowed_networks=DEMO_NETWORKS)
     elapsed = time.perf_counter() - started
     print(f"child process: {cycles} cycles of {len(outlets)} outlets; {cycles / elapsed:.2f} cycles/s "
           f"({elapsed / cycles * 1000:.0f} ms per cycle); parent RSS {rss_mib():.1f} MiB")

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,8 @@ from db.connect import create_pool
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 15.0
+DB_RETRY_FIRST_PAUSE = 0.5
+DB_RETRY_MAX_PAUSE = 8.0
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 T = TypeVar("T")
 
@@ -57,6 +60,20 @@ class CrawlOptions:
     # Threads running extract -> dedupe -> store, so a slow page never stalls the event loop
     # that downloads for every outlet (dedupe-and-store is serialised by its advisory lock anyway).
     ingest_workers: int = 2
+    # Networks the crawler may connect to although they are not public (crawler.safety); the
+    # tests and `wirewatch demo` allow loopback, production allows nothing by default.
+    allowed_networks: tuple[str, ...] = ()
+    dns_timeout: float = 10.0
+    max_redirects: int = 5
+    # Sitemaps may be larger than a page (50 MB uncompressed is the sitemaps.org limit).
+    max_sitemap_bytes: int = 50 * 1024 * 1024
+    # Pauses before retrying a 429/5xx (crawler.middlewares.BackoffMiddleware).
+    retry_backoff: float = 1.0
+    max_retry_wait: float = 30.0
+    host_failure_limit: int = 5
+    # A page whose store fails on a database error is retried for this long (with backoff)
+    # before it is left to the next crawl.
+    db_retry_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class OutletResult:
     failure_kinds: tuple[str, ...] = ()
     completed: bool = True  # False when the crawl was stopped (shutdown) before it finished
     seconds: float = 0.0
+    retry_after: float = 0.0  # a server's Retry-After longer than a crawl waits: not due before then
 
 
 def spiders_for(outlet: Outlet) -> list[type[OutletSpider]]:
@@ -104,15 +122,30 @@ def scrapy_settings(options: CrawlOptions) -> dict:
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": options.throttle_start_delay,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(options.per_domain_concurrency),
+        "DNS_TIMEOUT": options.dns_timeout,
         "RETRY_TIMES": 2,
-        "REDIRECT_MAX_TIMES": 10,
+        "RETRY_HTTP_CODES": [],  # statuses are retried by crawler.middlewares.BackoffMiddleware
+        "REDIRECT_MAX_TIMES": options.max_redirects,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # HTTP(S) only: file://, data:, ftp:// and s3:// URLs in a feed are never fetched.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
+        "WIREWATCH_ALLOWED_NETWORKS": list(options.allowed_networks),
+        "WIREWATCH_SITEMAP_MAX_BYTES": max(options.max_sitemap_bytes, options.max_page_bytes),
+        "WIREWATCH_RETRY_BACKOFF": options.retry_backoff,
+        "WIREWATCH_MAX_RETRY_WAIT": options.max_retry_wait,
+        "WIREWATCH_HOST_FAILURE_LIMIT": options.host_failure_limit,
         # Handlers are the caller's (scheduler.logs); progress is our own line (see _report_progress).
         "LOG_INSTALL_ROOT_HANDLER": False,
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.hostlimit.HostLimitMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.UnsafeDestinationMiddleware": 40,  # before robots.txt is fetched
+            "crawler.hostlimit.HostLimitMiddleware": 950,
+            # Last before the download: checks the breaker once the host's slot is free, and pauses
+            # for Retry-After while holding that slot (the retry keeps it, see hostlimit.SLOT_META).
+            "crawler.middlewares.BackoffMiddleware": 960,
+        },
         "TWISTED_REACTOR": ASYNCIO_REACTOR,
     }
 
@@ -163,7 +196,7 @@ class CrawlSession:
             context = CrawlContext(
                 outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
                 count=_counter(self.pool, run_id, self.tally, self.tally_lock),
-                ingest=_ingester(self.pool, target, self.tally, self.tally_lock),
+                ingest=_ingester(self.pool, target, self.tally, self.tally_lock, self.options.db_retry_seconds),
                 validators={v.url: SourceState(v.etag, v.last_modified, v.body_sha256) for v in known.values()},
                 host_limiter=self.host_limiter, workers=self.workers,
             )
@@ -201,7 +234,7 @@ class CrawlSession:
             duplicates_skipped=row.duplicates_skipped, pages_skipped=row.pages_skipped, errors=row.errors,
             links_seen=context.links_seen, links_new=context.links_new,
             sources_unchanged=context.sources_unchanged, failure_kinds=tuple(context.failure_kinds),
-            completed=completed, seconds=seconds,
+            completed=completed, seconds=seconds, retry_after=context.retry_after,
         )
 
     async def stop(self) -> None:
@@ -312,19 +345,30 @@ def _counter(pool, run_id: int, tally: Counter, lock: threading.Lock):
     return count
 
 
-def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock):
+def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock, retry_seconds: float = 0.0):
     def ingest(page: FetchedPage):
-        try:
-            with pool.connection() as conn:
-                result = ingest_page(conn, page, target)
-            with lock:
-                tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
-                             copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
-            return result
-        except psycopg.OperationalError as exc:
-            # Nothing was committed for this page; it is not archived, so the next crawl fetches it again.
-            log.error("%s %s not stored, database unavailable: %s", target.outlet, page.final_url,
-                      str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                      extra={"event": "db_unavailable", "outlet": target.outlet, "url": page.final_url})
-            return None
+        deadline = time.monotonic() + retry_seconds
+        pause = DB_RETRY_FIRST_PAUSE
+        while True:
+            try:
+                with pool.connection(timeout=max(1.0, min(10.0, retry_seconds))) as conn:
+                    result = ingest_page(conn, page, target)
+                break
+            except psycopg.OperationalError as exc:
+                # The store is one transaction: retrying cannot double the article. A commit whose
+                # answer was lost finds its own row on the retry (URL already archived).
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if time.monotonic() + pause > deadline:
+                    # Not archived, and the source's validators stay unsaved: the next crawl fetches it.
+                    log.error("%s %s not stored, database unavailable: %s", target.outlet, page.final_url, reason,
+                              extra={"event": "db_unavailable", "outlet": target.outlet, "url": page.final_url})
+                    return None
+                log.warning("%s %s: database unavailable (%s); retrying in %.0fs", target.outlet, page.final_url,
+                            reason, pause, extra={"event": "db_retry", "outlet": target.outlet, "url": page.final_url})
+                time.sleep(pause)
+                pause = min(pause * 2, DB_RETRY_MAX_PAUSE)
+        with lock:
+            tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
+                         copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
+        return result
     return ingest

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
+from db import bigrams
 from db.queries import QUERIES
 
 # Arbitrary constant: the advisory lock key serialising dedupe-and-store ("wwdedupe").
@@ -48,32 +49,6 @@ class CandidateRow:
     wire_service: str | None  # the wire service it carries
     text: str
     shared_bands: int = 0  # LSH band keys in common with the text looked up
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: int
-    url: str
-    outlet: str
-    title: str
-    published_at: datetime | None
-    fetched_at: datetime
-    language: str | None
-    copy_of: int | None
-    story_id: int | None
-    wire_service: str | None
-    rank: float
-
-
-@dataclass(frozen=True)
-class StoryHit:
-    story_id: int
-    first_published: datetime
-    reports: int  # originals: different texts
-    copies: int
-    outlets: list[str]
-    title: str
-    originals: list[int]
 
 
 @dataclass(frozen=True)
@@ -181,7 +156,8 @@ def lsh_candidates(
 
 def insert_article(conn: psycopg.Connection, article: NewArticle) -> int | None:
     """The new id, or None when the canonical URL is already archived."""
-    row = conn.execute(QUERIES["insert_article"], article.__dict__).fetchone()
+    row = conn.execute(QUERIES["insert_article"], article.__dict__ | {
+        "search_cjk": bigram_vector(article.title, article.description, article.text, article.language)}).fetchone()
     return row[0] if row else None
 
 
@@ -209,30 +185,6 @@ def get_article(conn: psycopg.Connection, article_id: int) -> ArticleRow | None:
 def articles_of_outlets(conn: psycopg.Connection, outlets: list[str]) -> list[ArticleRow]:
     with conn.cursor(row_factory=class_row(ArticleRow)) as cur:
         return cur.execute(QUERIES["list_articles_of_outlets"], {"outlets": outlets}).fetchall()
-
-
-def search(
-    conn: psycopg.Connection, query: str, *, outlet: str | None = None, language: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, limit: int = 20, collapse: bool = True,
-) -> list[SearchHit]:
-    """Matching articles, newest first; with `collapse` a matching copy shows as its original."""
-    with conn.cursor(row_factory=class_row(SearchHit)) as cur:
-        return cur.execute(QUERIES["search_articles"], {
-            "query": query, "outlet": outlet, "language": language, "since": since, "until": until,
-            "limit": limit, "collapse": collapse,
-        }).fetchall()
-
-
-def search_stories(
-    conn: psycopg.Connection, query: str, *, outlet: str | None = None, language: str | None = None,
-    since: datetime | None = None, until: datetime | None = None, limit: int = 20,
-) -> list[StoryHit]:
-    """Stories with a matching article, newest first."""
-    with conn.cursor(row_factory=class_row(StoryHit)) as cur:
-        return cur.execute(QUERIES["search_stories"], {
-            "query": query, "outlet": outlet, "language": language, "since": since, "until": until,
-            "limit": limit,
-        }).fetchall()
 
 
 def set_story(conn: psycopg.Connection, article_id: int, story_id: int) -> None:
@@ -308,4 +260,31 @@ def get_extraction(conn: psycopg.Connection, article_id: int) -> ExtractionRow |
 
 def update_extraction(conn: psycopg.Connection, article_id: int, fields: dict) -> None:
     """Replace the EXTRACTED_FIELDS of an article (all of them: `fields` must name each)."""
-    conn.execute(QUERIES["update_extraction"], {name: fields[name] for name in EXTRACTED_FIELDS} | {"id": article_id})
+    conn.execute(QUERIES["update_extraction"], {name: fields[name] for name in EXTRACTED_FIELDS} | {
+        "id": article_id, "search_cjk": bigram_vector(fields["title"], fields["description"], fields["text"],
+                                                      fields["language"])})
+
+
+def bigram_vector(title: str, description: str | None, text: str, language: str | None) -> str | None:
+    """tsvector text of the bigram column (migration 0008) for Japanese and Chinese articles, else None."""
+    if not bigrams.uses_bigrams(language, text):
+        return None
+    return bigrams.tsvector_text(title, description, text)
+
+
+def index_bigrams(conn: psycopg.Connection, *, batch: int = 500, limit: int | None = None) -> int:
+    """Give archived Japanese articles without one their bigram column (rows stored before 0008);
+    returns how many were indexed. One transaction per batch."""
+    done, after = 0, 0
+    while limit is None or done < limit:
+        with conn.transaction():
+            rows = conn.execute(QUERIES["articles_to_bigram_index"], {"after": after, "limit": batch}).fetchall()
+            for article_id, title, description, text, language in rows:
+                vector = bigram_vector(title, description, text, language)
+                if vector is not None:
+                    conn.execute(QUERIES["set_search_cjk"], {"id": article_id, "search_cjk": vector})
+                    done += 1
+        if len(rows) < batch:
+            return done
+        after = rows[-1][0]
+    return done

@@ -24,6 +24,7 @@ def embedded_dsn(pgdata: Path, *, stop_on_exit: bool = False) -> str:
     stops it. It listens on a Unix socket only, never on a TCP port.
     """
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale_pid(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver  # imported lazily so a DSN user never pays for it
@@ -35,6 +36,29 @@ def embedded_dsn(pgdata: Path, *, stop_on_exit: bool = False) -> str:
                 f"cannot start the embedded PostgreSQL in {pgdata}: {exc} (see {pgdata / 'log'})"
             ) from exc
     return server.get_uri()
+
+
+def _clear_stale_pid(pgdata: Path) -> None:
+    """A server killed (kill -9, power loss) leaves postmaster.pid behind. pgserver then takes the
+    server for running and hands out a DSN nobody answers; PostgreSQL itself would start and recover
+    from its WAL. Remove the file when its process is gone so the server is started again."""
+    import os
+
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        os.kill(pid, 0)
+        return  # alive (or another user's process with that PID): leave it to pgserver
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        return
+    log.warning("embedded PostgreSQL in %s was not shut down cleanly (process %d is gone); starting it again",
+                pgdata, pid, extra={"event": "db_unclean_shutdown"})
+    pid_file.unlink(missing_ok=True)
 
 
 def stop_embedded(pgdata: Path) -> bool:

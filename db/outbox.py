@@ -9,7 +9,10 @@ claimable again when the lease expires.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,9 +88,33 @@ def article_stored(conn: psycopg.Connection, article_id: int, now: datetime | No
     return conn.execute(QUERIES["raise_alerts"], {"article_id": article_id, "now": now}).rowcount
 
 
+def claim_token(pid: int | None = None) -> uuid.UUID:
+    """A claim id naming its process: 4 bytes of the host name's CRC, 4 of the pid, 8 random.
+    A drainer killed between claim and send is recognised at the next start on its host."""
+    host = zlib.crc32(socket.gethostname().encode()).to_bytes(4, "big")
+    return uuid.UUID(bytes=host + (os.getpid() if pid is None else pid).to_bytes(4, "big") + os.urandom(8))
+
+
+def claim_pid(token: uuid.UUID) -> int | None:
+    """The pid of the process on this host that made the claim; None for another host's."""
+    data = token.bytes
+    if data[:4] != zlib.crc32(socket.gethostname().encode()).to_bytes(4, "big"):
+        return None
+    return int.from_bytes(data[4:8], "big")
+
+
+def sending_claims(conn: psycopg.Connection) -> list[uuid.UUID]:
+    return [row[0] for row in conn.execute(QUERIES["sending_claims"]).fetchall()]
+
+
+def release_claims(conn: psycopg.Connection, claims: list[uuid.UUID]) -> int:
+    with conn.transaction():
+        return conn.execute(QUERIES["release_delivery_claims"], {"claims": claims}).rowcount
+
+
 def claim(conn: psycopg.Connection, *, lease: timedelta, limit: int, now: datetime | None = None) -> uuid.UUID | None:
     """Lease up to `limit` due deliveries (commits); the claim id, or None when nothing is due."""
-    token = uuid.uuid4()
+    token = claim_token()
     with conn.transaction():
         claimed = conn.execute(QUERIES["claim_deliveries"],
                                {"claim": token, "lease": lease, "limit": limit, "now": now}).rowcount

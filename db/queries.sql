@@ -154,11 +154,11 @@ ORDER BY h.shared_bands DESC, a.id
 -- store an article; a concurrent insert of the same canonical URL makes this a no-op
 INSERT INTO articles (url, outlet, title, text, authors, published_at, updated_at, language,
                       description, text_hash, copy_of, similarity, crawl_run_id, wire_service, story_id,
-                      section, tags, image_url, site_name, canonical_url, extractor)
+                      section, tags, image_url, site_name, canonical_url, extractor, search_cjk)
 VALUES (%(url)s, %(outlet)s, %(title)s, %(text)s, %(authors)s, %(published_at)s, %(updated_at)s,
         %(language)s, %(description)s, %(text_hash)s, %(copy_of)s, %(similarity)s, %(crawl_run_id)s,
         %(wire_service)s, %(story_id)s, %(section)s, %(tags)s, %(image_url)s, %(site_name)s,
-        %(canonical_url)s, %(extractor)s)
+        %(canonical_url)s, %(extractor)s, %(search_cjk)s::tsvector)
 ON CONFLICT (url) DO NOTHING
 RETURNING id
 
@@ -191,29 +191,6 @@ SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_
 FROM articles WHERE outlet = ANY(%(outlets)s)
 ORDER BY coalesce(published_at, fetched_at), id
 
--- search_articles --
--- web-search syntax over title, description and text; newest first. With collapse, a matching
--- copy is shown as its original, once
-WITH q AS (
-    SELECT websearch_to_tsquery('english', %(query)s) AS en,
-           websearch_to_tsquery('simple', %(query)s) AS simple
-), hits AS (
-    SELECT CASE WHEN %(collapse)s THEN coalesce(a.copy_of, a.id) ELSE a.id END AS shown,
-           ts_rank_cd(a.search, CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END) AS rank
-    FROM articles a, q
-    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END
-      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-      AND (%(language)s::text IS NULL OR a.language = %(language)s)
-      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
-)
-SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of, a.story_id,
-       a.wire_service, max(h.rank) AS rank
-FROM hits h JOIN articles a ON a.id = h.shown
-GROUP BY a.id
-ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
-LIMIT %(limit)s
-
 -- outlet_summary --
 -- per outlet: runs' pages fetched, articles stored and copies detected since a time
 SELECT r.outlet,
@@ -234,14 +211,15 @@ UPDATE outlets SET min_interval_seconds = %(min_seconds)s, max_interval_seconds 
 WHERE name = %(name)s
 
 -- claim_outlet --
--- take the lease on an outlet that is due (or forced) and not leased by a live process.
+-- take the lease on an outlet that is due (or forced) and not leased by a live process; a
+-- process may take its own lease again (a crawl cut by a database outage kept it unreleased).
 -- SKIP LOCKED: of two processes claiming at once, the second gets no row instead of waiting
 -- and then crawling the outlet a second time.
 UPDATE outlets o SET lease_owner = %(owner)s, lease_expires_at = %(now)s::timestamptz + %(lease)s
 FROM (SELECT name FROM outlets
       WHERE name = %(name)s
         AND (%(force)s OR next_due_at IS NULL OR next_due_at <= %(now)s)
-        AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+        AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s OR lease_owner = %(owner)s)
       FOR UPDATE SKIP LOCKED) due
 WHERE o.name = due.name
 RETURNING o.name, o.interval_seconds, o.poll_seconds, o.min_interval_seconds, o.max_interval_seconds,
@@ -315,9 +293,10 @@ SELECT websearch_to_tsquery('english', %(query)s)::text AS english,
 
 -- insert_watch --
 -- create a watch; NULL when the name is taken
-INSERT INTO watches (name, query, outlets, language, mode, daily_at, time_zone, updates, source)
+INSERT INTO watches (name, query, outlets, language, mode, daily_at, time_zone, updates, source, query_cjk,
+                     terms_cjk)
 VALUES (%(name)s, %(query)s, %(outlets)s, %(language)s, %(mode)s, %(daily_at)s, %(time_zone)s, %(updates)s,
-        %(source)s)
+        %(source)s, %(query_cjk)s::tsquery, %(terms_cjk)s)
 ON CONFLICT (name) DO NOTHING
 RETURNING id
 
@@ -325,7 +304,7 @@ RETURNING id
 -- replace a watch's settings (channels apart)
 UPDATE watches SET query = %(query)s, outlets = %(outlets)s, language = %(language)s, mode = %(mode)s,
     daily_at = %(daily_at)s, time_zone = %(time_zone)s, updates = %(updates)s, source = %(source)s,
-    updated_at = now()
+    query_cjk = %(query_cjk)s::tsquery, terms_cjk = %(terms_cjk)s, updated_at = now()
 WHERE name = %(name)s
 RETURNING id
 
@@ -367,8 +346,9 @@ DELETE FROM watch_channels WHERE watch_id = %(watch_id)s AND NOT (url = ANY(%(ur
 SELECT a.id, a.outlet, a.title, a.url, a.published_at, a.fetched_at,
        (SELECT count(*) FROM articles c WHERE c.copy_of = a.id) AS copies
 FROM watches w JOIN articles a
-  ON (a.language LIKE 'en%%' AND a.search @@ w.query_en)
-  OR (a.language IS NULL OR a.language NOT LIKE 'en%%') AND a.search @@ w.query_simple
+  ON (a.search_cjk IS NOT NULL AND a.search_cjk @@ w.query_cjk)
+  OR (a.search_cjk IS NULL AND a.language LIKE 'en%%' AND a.search @@ w.query_en)
+  OR (a.search_cjk IS NULL AND (a.language IS NULL OR a.language NOT LIKE 'en%%') AND a.search @@ w.query_simple)
 WHERE w.name = %(name)s AND a.copy_of IS NULL
   AND (cardinality(w.outlets) = 0 OR a.outlet = ANY (w.outlets))
   AND (w.language IS NULL OR a.language LIKE w.language || '%%')
@@ -389,7 +369,7 @@ FROM articles a WHERE a.id = %(article_id)s AND a.copy_of IS NULL
 -- counts as alerted on when an alert has the same story or its article is now a copy of this one
 -- (an earlier original that arrived late). The unique indexes make a racing insert a no-op.
 WITH article AS (
-    SELECT a.id, a.outlet, a.language, a.search,
+    SELECT a.id, a.outlet, a.language, a.search, a.search_cjk,
            -- articles.story_id once the stories migration exists; to_jsonb keeps this valid without it
            coalesce((to_jsonb(a) ->> 'story_id')::bigint, a.id) AS story_id
     FROM articles a
@@ -399,7 +379,9 @@ WITH article AS (
            EXISTS (SELECT 1 FROM alerts p JOIN articles pa ON pa.id = p.article_id
                    WHERE p.watch_id = w.id AND (p.story_id = a.story_id OR pa.copy_of = a.id)) AS seen
     FROM watches w CROSS JOIN article a
-    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN w.query_en ELSE w.query_simple END
+    -- bigram-indexed (Japanese) articles match the watch's bigram query (0008), others as before
+    WHERE CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ w.query_cjk, false)
+               ELSE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN w.query_en ELSE w.query_simple END END
       AND (cardinality(w.outlets) = 0 OR a.outlet = ANY (w.outlets))
       AND (w.language IS NULL OR a.language LIKE w.language || '%%')
 ), raised AS (
@@ -438,7 +420,8 @@ SELECT d.id, d.attempts, al.id AS alert_id, al.kind, w.name AS watch, w.mode, w.
        c.id AS channel_id, c.url AS channel_url, c.masked AS channel,
        a.id AS article_id, a.title, a.outlet, o.title AS outlet_title, a.url,
        to_char(coalesce(a.published_at, a.fetched_at) AT TIME ZONE w.time_zone, 'YYYY-MM-DD HH24:MI') AS published,
-       alert_snippet(a.text, a.language, w.query_en, w.query_simple) AS snippet,
+       CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, w.terms_cjk, '**', '**', 160)
+            ELSE alert_snippet(a.text, a.language, w.query_en, w.query_simple) END AS snippet,
        coalesce(cp.outlets, '{}') AS copy_outlets, coalesce(cp.urls, '{}') AS copy_urls
 FROM alert_deliveries d
 JOIN alerts al ON al.id = d.alert_id
@@ -450,6 +433,16 @@ LEFT JOIN LATERAL (SELECT array_agg(cp.outlet ORDER BY cp.id) AS outlets, array_
                    FROM articles cp WHERE cp.copy_of = a.id) AS cp ON true
 WHERE d.claim = %(claim)s AND d.status = 'sending'
 ORDER BY w.name, c.id, al.created_at, al.id
+
+-- sending_claims --
+-- the claims of deliveries being sent now (start-up looks for those of dead drainers on this host)
+SELECT DISTINCT claim FROM alert_deliveries WHERE status = 'sending' AND claim IS NOT NULL
+
+-- release_delivery_claims --
+-- give deliveries claimed by a dead drainer back at once instead of after their lease; the
+-- attempt it counted stays counted
+UPDATE alert_deliveries SET status = 'pending', lease_until = NULL, claim = NULL
+WHERE claim = ANY(%(claims)s) AND status = 'sending'
 
 -- mark_deliveries_sent --
 -- record a successful send (only while the claim is still ours)
@@ -490,41 +483,14 @@ LIMIT %(limit)s
 -- a watch's alerts, newest first, with snippets and the copies that joined each story (Atom feed)
 SELECT al.id AS alert_id, al.kind, al.created_at, a.id AS article_id, a.url, a.outlet, a.title,
        a.published_at, a.fetched_at,
-       alert_snippet(a.text, a.language, w.query_en, w.query_simple) AS snippet,
+       CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, w.terms_cjk, '**', '**', 160)
+            ELSE alert_snippet(a.text, a.language, w.query_en, w.query_simple) END AS snippet,
        coalesce(cp.outlets, '{}') AS copy_outlets, coalesce(cp.urls, '{}') AS copy_urls
 FROM alerts al JOIN watches w ON w.id = al.watch_id JOIN articles a ON a.id = al.article_id
 LEFT JOIN LATERAL (SELECT array_agg(cp.outlet ORDER BY cp.id) AS outlets, array_agg(cp.url ORDER BY cp.id) AS urls
                    FROM articles cp WHERE cp.copy_of = a.id) AS cp ON true
 WHERE w.name = %(name)s
 ORDER BY al.created_at DESC, al.id DESC
-LIMIT %(limit)s
-
--- search_stories --
--- the stories (reports of one event, with their copies; an article no other report joined is
--- a story of its own) that have an article matching a web-search query; newest first
-WITH q AS (
-    SELECT websearch_to_tsquery('english', %(query)s) AS en,
-           websearch_to_tsquery('simple', %(query)s) AS simple
-), hits AS (
-    SELECT DISTINCT coalesce(a.story_id, a.copy_of, a.id) AS story
-    FROM articles a, q
-    WHERE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END
-      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-      AND (%(language)s::text IS NULL OR a.language = %(language)s)
-      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
-)
-SELECT h.story AS story_id,
-       min(coalesce(a.published_at, a.fetched_at)) AS first_published,
-       (count(*) FILTER (WHERE a.copy_of IS NULL))::int AS reports,
-       (count(*) FILTER (WHERE a.copy_of IS NOT NULL))::int AS copies,
-       array_agg(DISTINCT a.outlet ORDER BY a.outlet) AS outlets,
-       (array_agg(a.title ORDER BY a.copy_of IS NOT NULL, coalesce(a.published_at, a.fetched_at), a.id))[1] AS title,
-       array_agg(a.id ORDER BY coalesce(a.published_at, a.fetched_at), a.id) FILTER (WHERE a.copy_of IS NULL) AS originals
-FROM hits h JOIN articles a
-  ON a.story_id = h.story OR (a.story_id IS NULL AND (a.id = h.story OR a.copy_of = h.story))
-GROUP BY h.story
-ORDER BY first_published DESC, h.story DESC
 LIMIT %(limit)s
 
 -- copies_of --
@@ -538,6 +504,10 @@ ORDER BY c.copy_of, coalesce(c.published_at, c.fetched_at), c.id
 -- index an article's LSH band keys
 INSERT INTO article_bands (band_key, article_id, at)
 SELECT k, %(article_id)s, %(at)s FROM unnest(%(band_keys)s::bigint[]) AS k
+
+-- delete_bands --
+-- forget an article's LSH band keys (its text changed)
+DELETE FROM article_bands WHERE article_id = %(article_id)s
 
 -- story_candidates --
 -- originals within the window around a time whose event vector has one of the probe terms
@@ -666,7 +636,8 @@ UPDATE articles SET
     title = %(title)s, text = %(text)s, authors = %(authors)s, published_at = %(published_at)s,
     updated_at = %(updated_at)s, language = %(language)s, description = %(description)s,
     section = %(section)s, tags = %(tags)s, image_url = %(image_url)s, site_name = %(site_name)s,
-    canonical_url = %(canonical_url)s, extractor = %(extractor)s, extracted_at = now()
+    canonical_url = %(canonical_url)s, extractor = %(extractor)s, extracted_at = now(),
+    search_cjk = %(search_cjk)s::tsvector
 WHERE id = %(id)s
 
 -- forget_source_validators --
@@ -698,3 +669,179 @@ FROM articles
 -- settle_bulk_load --
 -- after a bulk load: visibility map, statistics (outside a transaction; bench/dedupe.py)
 VACUUM (ANALYZE) articles, article_bands
+
+-- search_page --
+-- one page of a web-search query (db/search.py): a matching copy shows as its original once unless
+-- expand; ranked by relevance weighted by recency, or by date; the query is a parameter, never
+-- spliced, and websearch_to_tsquery accepts any text. Snippets (ts_headline, costly) only for
+-- the page's rows; matched terms between chr(2) and chr(3)
+WITH q AS (
+    SELECT websearch_to_tsquery('english', %(query)s) AS en,
+           websearch_to_tsquery('simple', %(query)s) AS simple,
+           %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
+), hits AS (
+    SELECT CASE WHEN %(expand)s THEN a.id ELSE coalesce(a.copy_of, a.id) END AS shown,
+           CASE WHEN a.search_cjk IS NOT NULL THEN ts_rank_cd(a.search_cjk, q.cjk, 32)
+                ELSE ts_rank_cd(a.search, CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32) END AS rank
+    FROM articles a, q
+    -- one arm per column and configuration, each served by its GIN index
+    WHERE ((a.search_cjk IS NOT NULL AND a.search_cjk @@ q.cjk)
+           OR (a.search_cjk IS NULL AND a.language LIKE 'en%%' AND a.search @@ q.en)
+           OR (a.search_cjk IS NULL AND (a.language IS NULL OR a.language NOT LIKE 'en%%') AND a.search @@ q.simple))
+      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+      AND (%(language)s::text IS NULL OR a.language = %(language)s)
+      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+), shown AS (
+    SELECT h.shown AS id, max(h.rank) AS rank, count(*) OVER () AS total
+    FROM hits h GROUP BY h.shown
+), page AS (
+    SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of, a.story_id,
+           a.wire_service, s.rank, s.total,
+           -- recency: full weight today, half at 30 days, a third at 60 ...
+           s.rank * (1 + 1 / (1 + greatest(0, extract(epoch FROM now() - coalesce(a.published_at, a.fetched_at)))
+                                  / 2592000.0)) AS score
+    FROM shown s JOIN articles a ON a.id = s.id
+    ORDER BY CASE WHEN %(by_date)s THEN coalesce(a.published_at, a.fetched_at) END DESC NULLS LAST,
+             score DESC, coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT p.id, p.url, p.outlet, p.title, p.published_at, p.fetched_at, p.language, p.copy_of, p.story_id,
+       p.wire_service, p.rank, p.score::float8 AS score, p.total,
+       CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, %(cjk_terms)s, chr(2), chr(3), 120)
+       ELSE ts_headline(CASE WHEN p.language LIKE 'en%%' THEN 'english'::regconfig ELSE 'simple'::regconfig END,
+                   a.text, CASE WHEN p.language LIKE 'en%%' THEN q.en ELSE q.simple END,
+                   'StartSel=' || chr(2) || ', StopSel=' || chr(3)
+                   || ', MaxWords=28, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "') END AS snippet
+FROM page p JOIN articles a ON a.id = p.id, q
+ORDER BY CASE WHEN %(by_date)s THEN coalesce(p.published_at, p.fetched_at) END DESC NULLS LAST,
+         p.score DESC, coalesce(p.published_at, p.fetched_at) DESC, p.id DESC
+
+-- story_page --
+-- stories (reports of one event with their copies; an article no other report joined is a story
+-- of its own) with an article matching the query (every story when the query is NULL), newest first
+WITH q AS (
+    SELECT websearch_to_tsquery('english', %(query)s) AS en,
+           websearch_to_tsquery('simple', %(query)s) AS simple,
+           %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
+), hits AS (
+    SELECT DISTINCT coalesce(a.story_id, a.copy_of, a.id) AS story
+    FROM articles a, q
+    WHERE (%(query)s::text IS NULL
+           OR CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ q.cjk, false)
+                   ELSE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END END)
+      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+      AND (%(language)s::text IS NULL OR a.language = %(language)s)
+      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+)
+SELECT h.story AS story_id,
+       min(coalesce(a.published_at, a.fetched_at)) AS first_published,
+       (count(*) FILTER (WHERE a.copy_of IS NULL))::int AS reports,
+       (count(*) FILTER (WHERE a.copy_of IS NOT NULL))::int AS copies,
+       array_agg(DISTINCT a.outlet ORDER BY a.outlet) AS outlets,
+       (array_agg(a.title ORDER BY a.copy_of IS NOT NULL, coalesce(a.published_at, a.fetched_at), a.id))[1] AS title,
+       array_agg(a.id ORDER BY coalesce(a.published_at, a.fetched_at), a.id) FILTER (WHERE a.copy_of IS NULL) AS originals
+FROM hits h JOIN articles a
+  ON a.story_id = h.story OR (a.story_id IS NULL AND (a.id = h.story OR a.copy_of = h.story))
+GROUP BY h.story
+ORDER BY first_published DESC, h.story DESC
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- coverage_by_day --
+-- articles matching a query (copies included: each outlet that carried it) per UTC day and outlet
+WITH q AS (
+    SELECT websearch_to_tsquery('english', %(query)s) AS en,
+           websearch_to_tsquery('simple', %(query)s) AS simple,
+           %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
+)
+SELECT (coalesce(a.published_at, a.fetched_at) AT TIME ZONE 'UTC')::date AS day, a.outlet,
+       count(*)::int AS articles
+FROM articles a, q
+WHERE CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ q.cjk, false)
+           ELSE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END END
+  AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+  AND (%(language)s::text IS NULL OR a.language = %(language)s)
+  AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+GROUP BY 1, 2
+ORDER BY 1, 2
+
+-- article_detail --
+-- one article with every extracted field, for `wirewatch show`, the API and the article page
+SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_at, language, description,
+       copy_of, similarity, story_id, wire_service, section, tags, image_url, site_name, canonical_url,
+       extractor, EXISTS (SELECT 1 FROM raw_pages r WHERE r.article_id = articles.id) AS has_raw_page
+FROM articles WHERE id = %(id)s
+
+-- story_articles --
+-- every article of a story (by its key: story_id, or the lone original's id), earliest first
+SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.copy_of, a.wire_service, a.similarity
+FROM articles a
+WHERE a.story_id = %(story)s OR (a.story_id IS NULL AND (a.id = %(story)s OR a.copy_of = %(story)s))
+ORDER BY coalesce(a.published_at, a.fetched_at), a.id
+
+-- raw_pages_of --
+-- the stored pages of some articles with their archive URL, for a WARC export
+SELECT r.article_id, a.url AS article_url, r.url, r.status, r.content_type, r.headers, r.fetched_at, r.body_size,
+       r.body_gzip
+FROM raw_pages r JOIN articles a ON a.id = r.article_id
+WHERE r.article_id = ANY(%(ids)s)
+ORDER BY r.article_id
+
+-- ping --
+-- the database answers (`/healthz`)
+SELECT 1
+
+-- articles_to_bigram_index --
+-- a batch of archived articles (after `after`) that need a bigram column (0008) and have none yet
+SELECT id, title, description, text, language FROM articles
+WHERE id > %(after)s AND search_cjk IS NULL AND (language LIKE 'ja%%' OR language LIKE 'zh%%' OR language IS NULL)
+ORDER BY id
+LIMIT %(limit)s
+
+-- set_search_cjk --
+-- store an article's bigram tsvector (db/bigrams.tsvector_text, a parameter cast, never spliced)
+UPDATE articles SET search_cjk = %(search_cjk)s::tsvector WHERE id = %(id)s
+
+-- watch_queries --
+-- every watch's query text, for recomputing its bigram query
+SELECT id, query FROM watches ORDER BY id
+
+-- set_watch_cjk --
+-- store a watch's bigram query and highlight terms (db/bigrams.build_query)
+UPDATE watches SET query_cjk = %(query_cjk)s::tsquery, terms_cjk = %(terms_cjk)s WHERE id = %(id)s
+
+-- copy_bigram_articles --
+-- bulk load of Japanese articles with their bigram column (bench/japanese.py's labelled set)
+COPY articles (url, outlet, title, text, published_at, language, text_hash, search_cjk) FROM STDIN
+
+-- bigram_matches --
+-- ids of the articles a bigram query matches (bench/japanese.py: the index side of the comparison)
+SELECT id FROM articles WHERE search_cjk @@ %(cjk)s::tsquery
+
+-- substring_scan --
+-- ids of the articles whose title or text contains a string (bench/japanese.py's oracle: a full scan)
+SELECT id FROM articles WHERE title LIKE '%%' || %(term)s || '%%' OR text LIKE '%%' || %(term)s || '%%'
+
+-- copy_search_archive --
+-- bulk load of a synthetic archive with ids, copy links and bigram columns (bench/search.py)
+COPY articles (id, url, outlet, title, text, published_at, language, text_hash, copy_of, similarity, wire_service,
+               search_cjk) FROM STDIN
+
+-- article_secondary_indexes --
+-- the articles table's non-unique indexes with their definitions (bench/search.py drops them for a bulk
+-- load and builds them again from these definitions)
+SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'articles'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+ORDER BY c.relname
+
+-- ilike_scan --
+-- articles whose title or text contains any of some patterns (ILIKE: no index can serve it), with
+-- the search filters: bench/search.py's unindexed baseline next to search_page
+SELECT count(*) FROM articles a
+WHERE (a.title ILIKE ANY(%(patterns)s) OR a.text ILIKE ANY(%(patterns)s))
+  AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
+  AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)

@@ -12,6 +12,7 @@ from datetime import datetime, time
 import psycopg
 from psycopg.rows import class_row
 
+from db import bigrams
 from db.queries import QUERIES
 
 
@@ -78,13 +79,28 @@ def check(conn: psycopg.Connection, query: str, time_zone: str) -> QueryCheck:
 
 def insert_watch(conn: psycopg.Connection, fields: WatchFields) -> int | None:
     """The new id, or None when the name is taken."""
-    row = conn.execute(QUERIES["insert_watch"], fields.__dict__).fetchone()
+    row = conn.execute(QUERIES["insert_watch"], _with_bigram_query(fields)).fetchone()
     return row[0] if row else None
 
 
 def update_watch(conn: psycopg.Connection, fields: WatchFields) -> int | None:
-    row = conn.execute(QUERIES["update_watch"], fields.__dict__).fetchone()
+    row = conn.execute(QUERIES["update_watch"], _with_bigram_query(fields)).fetchone()
     return row[0] if row else None
+
+
+def _with_bigram_query(fields: WatchFields) -> dict:
+    """The watch's fields with its query over Japanese articles' bigram column (migration 0008)."""
+    query_cjk, terms_cjk = bigrams.build_query(fields.query)
+    return fields.__dict__ | {"query_cjk": query_cjk, "terms_cjk": terms_cjk}
+
+
+def reindex_bigram_queries(conn: psycopg.Connection) -> int:
+    """Recompute every watch's bigram query (watches created before migration 0008)."""
+    rows = conn.execute(QUERIES["watch_queries"]).fetchall()
+    for watch_id, query in rows:
+        query_cjk, terms_cjk = bigrams.build_query(query)
+        conn.execute(QUERIES["set_watch_cjk"], {"id": watch_id, "query_cjk": query_cjk, "terms_cjk": terms_cjk})
+    return len(rows)
 
 
 def delete_watch(conn: psycopg.Connection, name: str) -> str | None:

@@ -90,6 +90,18 @@ def cli(ctx: click.Context, config_file: Path | None, outlets_path: Path | None,
     ctx.obj = State(config)
 
 
+def search_filters(func):
+    """--outlet --since --until --lang, shared by search and export."""
+    for option in reversed([
+        click.option("--outlet", help="Only this outlet."),
+        click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD[ HH:MM:SS], UTC)."),
+        click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC)."),
+        click.option("--lang", help="Language code, e.g. en."),
+    ]):
+        func = option(func)
+    return func
+
+
 @cli.command()
 @click.option("--once", is_flag=True, help="Crawl every outlet once, then exit.")
 @click.option("--outlet", "only", multiple=True, help="Only this outlet (repeatable).")
@@ -178,21 +190,23 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--outlet", help="Only this outlet.")
-@click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD[ HH:MM:SS], UTC).")
-@click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC).")
-@click.option("--lang", help="Language code, e.g. en.")
+@search_filters
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
+              help="Relevance (weighted by recency) or newest first.")
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, help="Skip this many results (paging).")
 @click.option("--with-copies", is_flag=True, help="List syndicated copies too, not only under their original.")
 @click.option("--stories", is_flag=True, help="One row per story: the reports of one event and their copies.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @pass_state
 @expected_errors
 def search(state: State, query: str, outlet: str | None, since: datetime | None, until: datetime | None,
-           lang: str | None, limit: int, with_copies: bool, stories: bool, fmt: str) -> None:
-    """Search the archive, newest first. Web-search syntax: "a phrase", OR, -excluded.
+           lang: str | None, sort: str, limit: int, offset: int, with_copies: bool, stories: bool, fmt: str) -> None:
+    """Search the archive. Web-search syntax: "a phrase", OR, -excluded.
 
-    A syndicated copy is shown as its original, with the outlets that also carried it.
+    Ranked by relevance weighted by recency (--sort date: newest first), with a snippet where
+    the terms matched. A syndicated copy is shown as its original, with the outlets that also
+    carried it. JSON, JSON lines and CSV carry every field (README "Search output").
 
     Example: wirewatch search '"northern territories" OR kuril -hockey' --since 2023-01-01
     """
@@ -203,10 +217,95 @@ def search(state: State, query: str, outlet: str | None, since: datetime | None,
     dsn = state.archive()
     with connect(dsn) as conn:
         rows, columns = search_rows(conn, query, outlet=outlet, language=lang, since=_utc(since),
-                                    until=_utc(until), limit=limit, with_copies=with_copies, stories=stories)
+                                    until=_utc(until), limit=limit, offset=offset, with_copies=with_copies,
+                                    stories=stories, sort=sort, color=fmt == "table" and sys.stdout.isatty())
+    if fmt != "table":
+        for row in rows:
+            row.pop("match", None)
+    if fmt == "csv":
+        from scheduler.search import flat_rows
+
+        rows = flat_rows(rows)
     click.echo(render_rows(rows, fmt, columns=columns), nl=False)
     if not rows and fmt == "table":
         click.echo(f"No article matches {query!r}.", err=True)
+
+
+@cli.command()
+@click.argument("article_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_state
+@expected_errors
+def show(state: State, article_id: int, fmt: str) -> None:
+    """Print one article: its metadata, the outlets that also carried it, its story, its clean text.
+
+    Example: wirewatch show 42
+    """
+    import json
+
+    from db.search import article
+    from scheduler.search import show_article
+
+    with connect(state.archive()) as conn:
+        if fmt == "text":
+            click.echo(show_article(conn, article_id), nl=False)
+            return
+        found = article(conn, article_id)
+    if found is None:
+        raise click.ClickException(f"no article #{article_id}")
+    click.echo(json.dumps(found.as_record(), default=str, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.argument("query")
+@search_filters
+@click.option("--with-copies/--originals-only", default=True, show_default=True,
+              help="Export the syndicated copies of each original too.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many results (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "warc"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="Output file (default: stdout).")
+@pass_state
+@expected_errors
+def export(state: State, query: str, outlet: str | None, since: datetime | None, until: datetime | None,
+           lang: str | None, with_copies: bool, limit: int | None, fmt: str, output) -> None:
+    """Write a query's articles, newest first, as JSON lines or CSV (every field, full text), or as a
+    gzipped WARC of their stored pages, which `wirewatch import` reads back.
+
+    Example: wirewatch export Lavrov --format warc -o lavrov.warc.gz
+    """
+    from db.search import Filters
+    from scheduler.search import export as write_export
+    from scheduler.search import export_ids
+
+    filters = Filters(query, outlet=outlet, language=lang, since=_utc(since), until=_utc(until))
+    with connect(state.archive()) as conn:
+        ids = list(export_ids(conn, filters, with_copies=with_copies, limit=limit))
+        written = write_export(conn, ids, fmt, output)
+    click.echo(f"Exported {written} of {len(ids)} articles as {fmt}.", err=True)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (env WIREWATCH_API_HOST; default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="TCP port (env WIREWATCH_API_PORT; default 8080).")
+@pass_state
+@expected_errors
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """Serve the JSON API, Atom feeds and the web UI over HTTP (FastAPI on uvicorn).
+
+    Bound to 127.0.0.1 by default; on any other address api.token (WIREWATCH_API_TOKEN) must
+    be set, and every request but /healthz must carry it as a bearer token.
+
+    Example: wirewatch serve --port 8080
+    """
+    from web.serve import serve_forever
+
+    host = host or state.config.api_host
+    port = state.config.api_port if port is None else port
+    token = state.config.api_token.reveal() if state.config.api_token else None
+    if token is None and not _loopback(host):
+        raise click.ClickException(f"serving on {host} needs api.token (WIREWATCH_API_TOKEN): "
+                                   "the archive would be open to the network")
+    serve_forever(state.archive(), host=host, port=port, token=token)
 
 
 @cli.command()
@@ -257,6 +356,25 @@ def db_migrate(state: State) -> None:
     with connect(resolve_dsn(state.config)) as conn:
         applied = migrate(conn)
     click.echo(f"Applied {len(applied)} migrations." if applied else "Database is up to date.")
+
+
+@db.command("reindex-japanese")
+@pass_state
+@expected_errors
+def db_reindex_japanese(state: State) -> None:
+    """Index Japanese articles archived before migration 0008 by character bigrams, and
+    recompute every watch's bigram query (safe to re-run: only unindexed rows are read).
+
+    Example: wirewatch db reindex-japanese
+    """
+    from db import articles, watches
+
+    with connect(resolve_dsn(state.config)) as conn:
+        migrate(conn)
+        indexed = articles.index_bigrams(conn)
+        with conn.transaction():
+            queries = watches.reindex_bigram_queries(conn)
+    click.echo(f"Indexed {indexed} articles by bigrams; recomputed {queries} watch queries.")
 
 
 @db.command("stop")
@@ -389,6 +507,17 @@ def _print_results(results) -> None:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value and value.tzinfo is None else value
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _duration(delta) -> str:

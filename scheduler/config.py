@@ -60,6 +60,8 @@ class Config:
     download_timeout: float = 30.0
     max_page_bytes: int = 10 * 1024 * 1024
     obey_robots: bool = True
+    # CIDR networks the crawler may reach although not public (crawler.safety); none by default.
+    allowed_networks: tuple[str, ...] = ()
     dedupe_window: timedelta = timedelta(days=3)
     log_level: str = "INFO"
     log_format: str = "text"
@@ -68,6 +70,9 @@ class Config:
     shutdown_seconds: float = 30.0
     metrics_port: int = 0  # 0: no Prometheus endpoint
     metrics_address: str = "127.0.0.1"
+    api_host: str = "127.0.0.1"  # `wirewatch serve`; another address requires api_token
+    api_port: int = 8080
+    api_token: Secret | None = None  # bearer token of the API and web UI
     source: str = "defaults"
     watches: tuple = ()  # alerts.spec.WatchSpec from [[watch]] tables; synced to the database on start
 
@@ -149,6 +154,17 @@ def _port(v: Any) -> int:
     return n
 
 
+def _networks(v: Any) -> tuple[str, ...]:
+    """A TOML list of CIDR strings, or a comma-separated string (environment, command line)."""
+    from crawler.safety import parse_networks
+
+    items = v.split(",") if isinstance(v, str) else v
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError(f"expected a list of IP networks such as [\"127.0.0.0/8\"], got {v!r}")
+    items = [i.strip() for i in items if i.strip()]
+    return tuple(str(n) for n in parse_networks(items))
+
+
 def _days(v: Any) -> timedelta:
     return timedelta(days=_positive_float(v))
 
@@ -160,6 +176,8 @@ def _dsn(v: Any) -> Secret:
     return Secret(s)
 
 
+_SECRET_KINDS = {"database_url": "postgresql:// URL", "api_token": "non-empty token"}
+
 SETTINGS: dict[str, tuple[str, Any]] = {
     "database.url": ("database_url", _dsn),
     "outlets.path": ("outlets_path", lambda v: Path(_string(v)).expanduser()),
@@ -170,6 +188,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "crawl.download_timeout": ("download_timeout", _positive_float),
     "crawl.max_page_bytes": ("max_page_bytes", _positive_int),
     "crawl.obey_robots": ("obey_robots", _bool),
+    "crawl.allowed_networks": ("allowed_networks", _networks),
     "dedupe.window_days": ("dedupe_window", _days),
     "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "log.format": ("log_format", _choice("text", "json")),
@@ -178,6 +197,9 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "schedule.shutdown_seconds": ("shutdown_seconds", _positive_float),
     "metrics.port": ("metrics_port", _port),
     "metrics.address": ("metrics_address", _string),
+    "api.host": ("api_host", _string),
+    "api.port": ("api_port", _port),
+    "api.token": ("api_token", lambda v: Secret(_string(v))),
 }
 ENV_PREFIX = "WIREWATCH_"
 
@@ -248,8 +270,8 @@ def _apply(config: Config, values: Mapping[str, Any], source: str, naming=lambda
         try:
             changes[attr] = parse(raw)
         except ValueError as exc:
-            shown = "<redacted>" if attr == "database_url" else None
-            message = str(exc) if shown is None else f"expected a postgresql:// URL, got {shown}"
+            shown = "<redacted>" if attr in ("database_url", "api_token") else None
+            message = str(exc) if shown is None else f"expected a {_SECRET_KINDS[attr]}, got {shown}"
             raise ConfigError(f"{source}: {naming(key)}: {message}") from None
     return replace(config, **changes)
 

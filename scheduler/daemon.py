@@ -17,22 +17,25 @@ import logging
 import random
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
+import psycopg
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from alerts.deliver import release_dead_claims
 from crawler.outlet import Outlet
 from crawler.run import CrawlSession, OutletResult, run_on_reactor
 from db import runs
-from db.connect import connect
+from db.connect import DatabaseUnavailable, connect
 from scheduler import jobs
 from scheduler.config import Config
-from scheduler.leases import Leases, worker_id
+from scheduler.leases import Leases, process_alive, worker_id
 from scheduler.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ RETRY_LOST_RACE = timedelta(seconds=5)
 # instant alert leaves within milliseconds of its commit; each run starts with a sweep for
 # digests and retries.
 ALERTS_INTERVAL_SECONDS = 5.0
+DB_RETRY_FIRST = 5.0
+DB_RETRY_MAX = 300.0
 
 
 def utc_now() -> datetime:
@@ -68,12 +73,15 @@ class Daemon:
         self.stopping = threading.Event()  # also for thread-pool jobs, which cannot await
         self._slots: asyncio.Semaphore | None = None
         self._inflight: set[asyncio.Task] = set()
+        self._db_backoff: dict[str, float] = {}  # outlet -> next pause after a database error
 
     def open(self) -> None:
         """Call on the running event loop."""
         self.session = CrawlSession(self.options, owner=self.owner)
         self._slots = asyncio.Semaphore(self.config.parallel_crawls)
         self.leases.release_orphans()
+        with connect(self.dsn, autocommit=True) as conn:
+            release_dead_claims(conn, process_alive)
 
     async def crawl_outlet(self, name: str, *, force: bool = False) -> OutletResult | None:
         """Claim, crawl, record; None when the outlet was not this process's to crawl now."""
@@ -82,19 +90,34 @@ class Daemon:
         outlet = self.outlets[name]
         task = asyncio.current_task()
         self._inflight.add(task)
-        self.metrics.waiting.inc()
         try:
-            async with self._slots:
-                self.metrics.waiting.dec()
-                if self.stopping.is_set():
-                    return None
-                row = await asyncio.to_thread(self.leases.claim, name, force=force)
-                if row is None:
-                    await self._follow_database(outlet)
-                    return None
-                return await self._crawl_claimed(outlet)
+            return await self._claim_and_crawl(outlet, force)
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            # The database is down or restarting: keep running, try this outlet again later. A
+            # lease this crawl still holds makes the retry wait for its expiry (lease_seconds).
+            delay = self._db_backoff.get(name, DB_RETRY_FIRST)
+            self._db_backoff[name] = min(delay * 2, DB_RETRY_MAX)
+            log.warning("database unavailable for %s: %s; retrying in %.0fs", name,
+                        (str(exc).strip().splitlines() or [type(exc).__name__])[0], delay,
+                        extra={"event": "db_unavailable", "outlet": name})
+            self._move_job(outlet, self.clock() + timedelta(seconds=delay))
+            return None
         finally:
             self._inflight.discard(task)
+
+    async def _claim_and_crawl(self, outlet: Outlet, force: bool) -> OutletResult | None:
+        name = outlet.name
+        self.metrics.waiting.inc()
+        async with self._slots:
+            self.metrics.waiting.dec()
+            if self.stopping.is_set():
+                return None
+            row = await asyncio.to_thread(self.leases.claim, name, force=force)
+            self._db_backoff.pop(name, None)
+            if row is None:
+                await self._follow_database(outlet)
+                return None
+            return await self._crawl_claimed(outlet)
 
     async def _crawl_claimed(self, outlet: Outlet) -> OutletResult | None:
         now = self.clock()
@@ -103,6 +126,8 @@ class Daemon:
         result: OutletResult | None = None
         try:
             [result] = await self.session.crawl([outlet], now)
+        except (psycopg.OperationalError, DatabaseUnavailable):
+            raise  # not a crash: crawl_outlet retries with backoff
         except Exception:
             log.exception("crawl of %s crashed", outlet.name, extra={"event": "crawl_crashed", "outlet": outlet.name})
         finally:
@@ -187,11 +212,40 @@ async def crawl_outlet_job(daemon: Daemon, name: str) -> None:
     await daemon.crawl_outlet(name)
 
 
-def alerts_job(dsn: str, stopping: threading.Event) -> None:
+class DrainerBackoff:
+    """The alert drainer's state across runs: after a database error, one warning line and a pause
+    (5 s, doubling to 5 min) instead of a traceback at every 5 s tick."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.resume_at = 0.0
+
+    def failed(self, exc: Exception) -> None:
+        self.delay = min(self.delay * 2, DB_RETRY_MAX) if self.delay else DB_RETRY_FIRST
+        self.resume_at = time.monotonic() + self.delay
+        log.warning("alert drainer: database unavailable: %s; retrying in %.0fs",
+                    (str(exc).strip().splitlines() or [type(exc).__name__])[0], self.delay,
+                    extra={"event": "alerts_db_unavailable"})
+
+
+def alerts_job(dsn: str, stopping: threading.Event, backoff: DrainerBackoff | None = None) -> None:
     """Module-level so APScheduler can name it: drain the alert outbox, then wake on new articles."""
     from alerts.listen import drain_and_listen
 
-    drain_and_listen(dsn, ALERTS_INTERVAL_SECONDS - 0.5, stop=stopping)
+    backoff = backoff or DrainerBackoff()
+    if time.monotonic() < backoff.resume_at:
+        return
+    try:
+        if backoff.delay:
+            # This process's drainer is this one thread: whatever it still holds claimed was cut
+            # by the outage before it was sent (or marked) and is given back now, not after its lease.
+            with connect(dsn, autocommit=True) as conn:
+                release_dead_claims(conn, process_alive, include_own=True)
+            log.info("alert drainer: database reachable again", extra={"event": "alerts_db_back"})
+            backoff.delay = 0.0
+        drain_and_listen(dsn, ALERTS_INTERVAL_SECONDS - 0.5, stop=stopping)
+    except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+        backoff.failed(exc)
 
 
 def run_daemon(outlets: list[Outlet], config: Config, dsn: str, **option_overrides) -> None:
@@ -208,7 +262,7 @@ def run_daemon(outlets: list[Outlet], config: Config, dsn: str, **option_overrid
         # functions; plain functions run in APScheduler's thread pool, off the event loop.
         # The drainer blocks on LISTEN for most of its run: its own thread, not the loop's pool.
         scheduler.add_executor(ThreadPoolExecutor(1), "alerts")
-        scheduler.add_job(alerts_job, "interval", seconds=ALERTS_INTERVAL_SECONDS, args=[dsn, daemon.stopping],
+        scheduler.add_job(alerts_job, "interval", seconds=ALERTS_INTERVAL_SECONDS, args=[dsn, daemon.stopping, DrainerBackoff()],
                           id=":alerts", name="deliver alerts", executor="alerts",  # no outlet slug has a colon
                           next_run_time=daemon.clock())
         scheduler.start()

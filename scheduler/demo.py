@@ -24,6 +24,7 @@ DEMO_PREFIX = "demo-"
 DEMO_THROTTLE_START = 0.05
 # The replay sites' ports, from here upwards: stable URLs make a second demo run find its pages archived.
 DEMO_FIRST_PORT = 48710
+DEMO_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
 def run_demo(config: Config, dsn: str, *, serve: bool = False) -> None:
@@ -36,7 +37,9 @@ def run_demo(config: Config, dsn: str, *, serve: bool = False) -> None:
             sync_outlets(conn, outlets)
         click.echo(f"Serving {len(server.bases)} replay sites on 127.0.0.1; crawling them...", err=True)
         started = time.monotonic()
-        results = crawl_and_record(outlets, config, dsn, throttle_start_delay=DEMO_THROTTLE_START)
+        # The replay sites are on 127.0.0.1, which production crawls refuse (crawler.safety).
+        results = crawl_and_record(outlets, config, dsn, throttle_start_delay=DEMO_THROTTLE_START,
+                                   allowed_networks=(*config.allowed_networks, *DEMO_NETWORKS))
         elapsed = time.monotonic() - started
         with connect(dsn) as conn:
             stored = article_rows.articles_of_outlets(conn, [o.name for o in outlets])

@@ -35,6 +35,7 @@ def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
         download_timeout=config.download_timeout,
         max_page_bytes=config.max_page_bytes,
         obey_robots=config.obey_robots,
+        allowed_networks=config.allowed_networks,
         dedupe_window=config.dedupe_window,
     )
     return replace(options, **overrides)
@@ -76,6 +77,9 @@ def decide(outlet: Outlet, row: outlet_rows.ScheduleRow | None, result: OutletRe
         failure_kinds=result.failure_kinds if result else ("crashed",),
     )
     decision = due.decide(state, poll, bounds_for(outlet), now, cron_next=cron_next(outlet, now), rand=rand)
+    if result is not None and result.retry_after:
+        # The server's Retry-After was longer than a crawl waits: honour it here.
+        decision = replace(decision, next_due_at=max(decision.next_due_at, now + timedelta(seconds=result.retry_after)))
     if not decision.healthy and state.failure_score < due.DEFAULT_POLICY.unhealthy_score:
         log.error("outlet %s marked unhealthy after %d failed crawls; next try %s", outlet.name,
                   decision.consecutive_failures, decision.next_due_at.isoformat(timespec="seconds"),

@@ -68,7 +68,7 @@ class Leases:
         with connect(self.dsn) as conn:
             for owner in outlet_rows.lease_owners(conn, host):
                 pid = pid_of(owner)
-                if owner != self.owner and pid is not None and not _alive(pid):
+                if owner != self.owner and pid is not None and not process_alive(pid):
                     released += outlet_rows.release_leases(conn, owner)
         if released:
             log.info("released leases of a dead process on this host: %s", ", ".join(sorted(released)),
@@ -92,7 +92,7 @@ class Leases:
                 return
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

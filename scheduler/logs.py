@@ -26,7 +26,8 @@ class JsonFormatter(logging.Formatter):
 
 
 # Failures these report reach wirewatch's errbacks, which log them once with the outlet's name.
-_REPEATS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt")
+_REPEATS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt",
+            "scrapy.downloadermiddlewares.httpcompression", "scrapy.core.downloader.handlers.http11")
 
 
 def _quiet_scrapy(record: logging.LogRecord) -> bool:
@@ -54,5 +55,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     for name, quiet_level in (("twisted", logging.CRITICAL),
                               ("trafilatura", logging.CRITICAL), ("htmldate", logging.CRITICAL),
                               ("pgserver", logging.WARNING), ("apscheduler", logging.WARNING),
+                              ("readability", logging.WARNING),
                               ("psycopg.pool", logging.WARNING)):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else quiet_level)

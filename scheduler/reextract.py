@@ -24,7 +24,7 @@ from crawler import linking
 from crawler.extract import Article, Skipped, extract_article
 from crawler.ingest import stored_extras
 from crawler.outlet import ExtractionRules
-from db import articles, pages
+from db import articles, bands, pages
 from db.articles import EXTRACTED_FIELDS, ExtractionRow
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,10 @@ def _relink(conn: psycopg.Connection, row: ExtractionRow, article: Article, wind
     facts = linking.Facts(url=row.url, outlet=row.outlet, outlet_wire=row.wire, title=article.title,
                           text=article.text, authors=tuple(article.authors), published_at=article.published_at,
                           fetched_at=row.fetched_at)
-    # The copy check only: story grouping and the LSH index are `wirewatch dedupe --rebuild`'s
-    # (crawler.linking owns them). Stale band keys cost no wrong link: every candidate they
-    # find is verified against the current text.
+    # The copy check and the LSH index follow the new text; story grouping is left to
+    # `wirewatch dedupe --rebuild`, which replays every article in order.
     decision = linking.decide(conn, facts, window=window, before=row.id, stories_too=False)
+    bands.replace_bands(conn, row.id, facts.at, decision.band_keys)
     articles.set_dedupe_fields(conn, row.id, text_hash=decision.text_hash, wire_service=decision.wire_service,
                                copy_of=decision.copy_of, similarity=decision.similarity,
                                story_id=decision.story_id if decision.story_id is not None else before.story_id)

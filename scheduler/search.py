@@ -1,40 +1,46 @@
-"""What `wirewatch search` prints: originals with the outlets that also carried them, every
-article (`--with-copies`), or stories (`--stories`)."""
+"""What `wirewatch search`, `show` and `export` print, over db/search.py (the API and web UI's path too):
+originals with the outlets that also carried them, every article (`--with-copies`), or stories
+(`--stories`)."""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
+import click
 import psycopg
 
-from db import articles
+from db import search as archive
+from db.search import Filters
 
 Rows = tuple[list[dict[str, Any]], list[str]]  # rows, and the table's columns
+EXPORT_BATCH = 500
 
 
 def search_rows(
     conn: psycopg.Connection, query: str, *, outlet: str | None, language: str | None, since: datetime | None,
-    until: datetime | None, limit: int, with_copies: bool = False, stories: bool = False,
+    until: datetime | None, limit: int, offset: int = 0, with_copies: bool = False, stories: bool = False,
+    sort: str = "relevance", color: bool = False,
 ) -> Rows:
-    filters = {"outlet": outlet, "language": language, "since": since, "until": until, "limit": limit}
+    filters = Filters(query, outlet=outlet, language=language, since=since, until=until)
     if stories:
-        return _story_rows(articles.search_stories(conn, query, **filters))
-    hits = articles.search(conn, query, collapse=not with_copies, **filters)
-    copies = articles.copies_of(conn, [h.id for h in hits if h.copy_of is None])
+        return _story_rows(archive.stories(conn, filters, limit=limit, offset=offset))
     rows = []
-    for h in hits:
-        carried = copies.get(h.id, [])
-        rows.append({
-            "id": h.id, "published": h.published_at, "outlet": h.outlet, "title": h.title, "url": h.url,
-            "copy_of": h.copy_of, "story_id": h.story_id, "wire": h.wire_service,
-            "also_carried_by": [{"outlet": c.outlet, "url": c.url, "similarity": c.similarity} for c in carried],
-            "also": _also(h.copy_of, carried),
-        })
-    return rows, ["id", "published", "outlet", "title", "also", "url"]
+    for hit in archive.search(conn, filters, sort=sort, expand=with_copies, limit=limit, offset=offset):
+        record = hit.as_record()
+        record["also_carried_by"] = [{k: _plain(v) for k, v in c.items()} for c in record["also_carried_by"]]
+        record["also"] = _also(hit.copy_of, hit.copies)
+        record["match"] = _highlight(hit.snippet, color)
+        rows.append(record)
+    return rows, ["id", "published", "outlet", "title", "match", "also"]
 
 
-def _also(copy_of: int | None, carried: list[articles.CopyRow]) -> str:
+def _also(copy_of: int | None, carried: list[archive.CopyRow]) -> str:
     if copy_of is not None:
         return f"copy of #{copy_of}"
     if not carried:
@@ -42,9 +48,114 @@ def _also(copy_of: int | None, carried: list[articles.CopyRow]) -> str:
     return "also carried by " + ", ".join(dict.fromkeys(c.outlet for c in carried))
 
 
-def _story_rows(found: list[articles.StoryHit]) -> Rows:
-    rows = [{
-        "story": s.story_id, "first_published": s.first_published, "reports": s.reports, "copies": s.copies,
-        "outlets": ", ".join(s.outlets), "title": s.title, "originals": s.originals,
-    } for s in found]
+def _highlight(snippet: str, color: bool) -> str:
+    """The snippet with matched terms in bold on a terminal, else between asterisks."""
+    on, off = ("\x1b[1m", "\x1b[0m") if color else ("*", "*")
+    return " ".join("".join(f"{on}{text}{off}" if matched else text
+                            for text, matched in archive.snippet_parts(snippet)).split())
+
+
+def _story_rows(found: list[archive.Story]) -> Rows:
+    rows = [s.as_record() | {"outlets": ", ".join(s.outlets)} for s in found]
     return rows, ["story", "first_published", "reports", "copies", "outlets", "title"]
+
+
+def show_article(conn: psycopg.Connection, article_id: int) -> str:
+    """One article as text: metadata, copies, story, then the clean text."""
+    found = archive.article(conn, article_id)
+    if found is None:
+        raise click.ClickException(f"no article #{article_id}")
+    lines = [found.title, "=" * min(len(found.title), 78)]
+    meta = [("id", found.id), ("outlet", found.outlet), ("url", found.url),
+            ("published", found.published_at), ("fetched", found.fetched_at), ("language", found.language),
+            ("authors", ", ".join(found.authors)), ("section", found.section), ("tags", ", ".join(found.tags)),
+            ("wire", found.wire_service), ("copy of", f"#{found.copy_of} ({found.similarity:.0f}% similar)"
+                                           if found.copy_of else None)]
+    lines += [f"{name + ':':<11}{value}" for name, value in meta if value not in (None, "")]
+    copies = archive.copies_of(conn, [found.id])[found.id]
+    if copies:
+        lines += ["", "Also carried by:"] + [f"  #{c.id} {c.outlet:<20} {c.url}" for c in copies]
+    story = [a for a in archive.story_articles(conn, found.story_key) if a.copy_of is None]
+    if len(story) > 1:
+        lines += ["", f"Story {found.story_key}: {len(story)} reports"]
+        lines += [f"  #{a.id} {a.outlet:<20} {a.title}" + ("  (this one)" if a.id == found.id else "")
+                  for a in story]
+    if found.description:
+        lines += ["", found.description]
+    lines += ["", found.text, ""]
+    return "\n".join(lines)
+
+
+def export_ids(conn: psycopg.Connection, filters: Filters, *, with_copies: bool, limit: int | None) -> Iterator[int]:
+    """Ids of a query's results, newest first, in batches; at most `limit`."""
+    offset = 0
+    while limit is None or offset < limit:
+        size = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - offset)
+        hits = archive.search(conn, filters, sort="date", limit=size, offset=offset)
+        for hit in hits:
+            yield hit.id
+            if with_copies:
+                yield from (c.id for c in hit.copies)
+        if len(hits) < size:
+            return
+        offset += size
+
+
+def export(conn: psycopg.Connection, ids: list[int], fmt: str, out: BinaryIO) -> int:
+    """Write the articles as jsonl, csv or warc (their stored raw pages); returns records written."""
+    if fmt == "warc":
+        return _export_warc(conn, ids, out)
+    records = (archive.article(conn, i).as_record() for i in ids)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    written = 0
+    writer = None
+    for record in records:
+        plain = {k: _plain(v) for k, v in record.items()}
+        if fmt == "jsonl":
+            text.write(json.dumps(plain, ensure_ascii=False) + "\n")
+        else:
+            if writer is None:
+                writer = csv.DictWriter(text, fieldnames=list(plain), lineterminator="\n")
+                writer.writeheader()
+            writer.writerow({k: "|".join(v) if isinstance(v, list) else v for k, v in plain.items()})
+        written += 1
+    text.flush()
+    text.detach()
+    return written
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _export_warc(conn: psycopg.Connection, ids: list[int], out: BinaryIO) -> int:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    writer = WARCWriter(out, gzip=True)
+    written = 0
+    for start in range(0, len(ids), EXPORT_BATCH):
+        for page in archive.raw_pages(conn, ids[start:start + EXPORT_BATCH]):
+            headers = [(k, v) for k, v in page.headers.items()
+                       if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("Content-Type", page.content_type or "text/html; charset=utf-8"))
+            status = page.status or 200
+            http = StatusAndHeaders(f"{status} {'OK' if status == 200 else 'Archived'}", headers,
+                                    protocol="HTTP/1.1")
+            record = writer.create_warc_record(
+                page.url, "response", payload=io.BytesIO(gzip.decompress(page.body_gzip)), http_headers=http,
+                warc_headers_dict={"WARC-Date": page.fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   "WARC-Wirewatch-Article": page.article_url})
+            writer.write_record(record)
+            written += 1
+    return written
+
+
+def flat_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """CSV cells: a list of terms or outlets joined by '|', the copies by their URLs."""
+    def cell(key: str, value: Any) -> Any:
+        if key == "also_carried_by":
+            return "|".join(c["url"] for c in value)
+        return "|".join(map(str, value)) if isinstance(value, list) else value
+    return [{k: cell(k, v) for k, v in row.items()} for row in rows]

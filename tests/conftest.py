@@ -19,6 +19,7 @@ from db.connect import embedded_dsn
 from db.migrate import migrate
 
 TEMPLATE_DB = f"wirewatch_template_{os.getpid()}"
+LOOPBACK = "127.0.0.0/8,::1/128"  # crawl.allowed_networks for tests: every test server is on 127.0.0.1
 
 
 @functools.cache
@@ -97,6 +98,7 @@ def cli_env(dsn: str, home: Path) -> dict[str, str]:
     """Environment for running the `wirewatch` command against the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
     env.update({"WIREWATCH_HOME": str(home), "WIREWATCH_DATABASE_URL": dsn})
+    env["WIREWATCH_CRAWL_ALLOWED_NETWORKS"] = LOOPBACK  # the test servers listen on 127.0.0.1
     return env
 
 
@@ -122,7 +124,7 @@ def crawl_into(dsn: str, outlets, home: Path):
     from scheduler.database import sync_outlets
     from scheduler.jobs import crawl_and_record
 
-    config = load_config(env={"WIREWATCH_HOME": str(home)})
+    config = load_config(env={"WIREWATCH_HOME": str(home), "WIREWATCH_CRAWL_ALLOWED_NETWORKS": LOOPBACK})
     with psycopg.connect(dsn) as conn:
         sync_outlets(conn, outlets)
     return crawl_and_record(outlets, config, dsn, throttle_start_delay=0.05)
@@ -211,3 +213,11 @@ def smtp_server():
     controller.messages = handler.messages
     yield controller
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_archive(replay, template_db, tmp_path_factory):
+    """A database holding the crawled demo replay (read-only for its users: search, API, web UI)."""
+    with fresh_database(template_db) as url:
+        crawl_into(url, demo_outlets(replay), tmp_path_factory.mktemp("demo-home"))
+        yield url

@@ -101,7 +101,7 @@ def test_demo_then_search_then_clean(cli_env) -> None:
     assert f"Archive now holds {len(STORED)} demo articles, 2 of them syndicated copies" in demo.stdout
     assert "wirewatch search Lavrov" in demo.stdout and 'psql "$(wirewatch db url)"' in demo.stdout
 
-    found = wirewatch("search", "Lavrov", "--format", "json", env=cli_env)
+    found = wirewatch("search", "Lavrov", "--sort", "date", "--format", "json", env=cli_env)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
     assert {h["outlet"] for h in hits} >= {"demo-jiji", "demo-kyodo"}

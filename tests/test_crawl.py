@@ -10,6 +10,7 @@ import pytest
 
 from db import articles as article_rows
 from db import pages
+from db import search
 from tests.conftest import crawl_into, demo_outlets, fresh_database, manifest_articles
 
 ARTICLES = manifest_articles()
@@ -122,8 +123,9 @@ def test_raw_pages_are_kept_compressed(crawled) -> None:
 
 def test_search_finds_the_stored_articles(crawled) -> None:
     with psycopg.connect(crawled["dsn"]) as conn:
-        hits = article_rows.search(conn, "Lavrov", collapse=False)  # copies too (collapsing: test_stories.py)
-        phrase = article_rows.search(conn, '"northern territories" -putin -lavrov')
+        # copies too (collapsing: test_search.py)
+        hits = search.search(conn, search.Filters("Lavrov"), sort="date", expand=True)
+        phrase = search.search(conn, search.Filters('"northern territories" -putin -lavrov'))
     assert {h.outlet for h in hits} >= {"demo-jiji", "demo-kyodo", "demo-japantoday"}
     dates = [h.published_at for h in hits]
     assert dates == sorted(dates, reverse=True)

@@ -29,8 +29,13 @@ def start_daemon(site: Site, env: dict[str, str], tmp_path: Path, *args: str) ->
     outlets = tmp_path / "outlets.toml"
     outlets.write_text(f'[[outlet]]\nname = "harbour"\ntitle = "Harbour"\nhomepage = "{site.base}/"\n'
                        f'language = "en"\ninterval = "1h"\nfeeds = ["{site.base}/feed.xml"]\n')
+    return launch(outlets, env, *args)
+
+
+def launch(outlets: Path, env: dict[str, str], *args: str, stderr=subprocess.PIPE) -> subprocess.Popen:
+    """`wirewatch --outlets OUTLETS run ARGS` as a child process (killed by the caller)."""
     return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--outlets", str(outlets), "run", *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def wait_for(condition, timeout: float, what: str) -> None:

@@ -9,9 +9,10 @@ from datetime import timedelta
 import psycopg
 
 from crawler.ingest import IngestTarget, Stored, ingest_page
+from crawler import minhash
 from crawler.items import FetchedPage
 from crawler.outlet import ExtractionRules, Outlet
-from db import articles
+from db import articles, search
 from scheduler.database import sync_outlets
 from scheduler.reextract import reextract_articles, select_articles
 from tests.test_extract import LAVROV, PROMO
@@ -48,7 +49,7 @@ def test_reextract_updates_changed_articles_in_place_and_relinks_them(conn: psyc
     assert noisy.copy_of is None
     before = articles.get_extraction(conn, noisy.article_id)
     assert PROMO in before.text
-    assert [h.id for h in articles.search(conn, "award-winning")] == [noisy.article_id]
+    assert [h.id for h in search.search(conn, search.Filters("award-winning"))] == [noisy.article_id]
     conn.commit()
 
     ids = select_articles(conn, outlet=None, since=None)
@@ -62,8 +63,11 @@ def test_reextract_updates_changed_articles_in_place_and_relinks_them(conn: psyc
     assert PROMO not in after.text and after.text == "\n\n".join(LAVROV)
     assert after.extractor == "trafilatura" and after.title == "Lavrov speaks"
     assert articles.get_article(conn, noisy.article_id).copy_of == original.article_id  # dedupe ran again
-    # The generated search column follows the new text.
-    assert not articles.search(conn, "award-winning")
+    # The generated search column follows the new text, and so does the LSH index.
+    assert not search.search(conn, search.Filters("award-winning"))
+    indexed = {k for (k,) in conn.execute("SELECT band_key FROM article_bands WHERE article_id = %s",
+                                          (noisy.article_id,))}
+    assert indexed == set(minhash.text_band_keys(after.text))
 
     again = reextract_articles(conn, ids, rules={"paper": RULES}, dedupe_window=timedelta(days=3))
     assert (again.changed, again.unchanged) == (0, 2)  # a second run over the same pages changes nothing

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from crawler.hostlimit import SHUTTING_DOWN
 from crawler.items import FetchedPage
+from crawler.middlewares import HOST_FAILING, UNSAFE
 from crawler.outlet import Outlet
 from crawler.urls import canonical_url, is_http_url
 
@@ -60,6 +61,8 @@ class CrawlContext:
     host_limiter: Any = None
     # Executor running `ingest` off the event loop (crawler.pipelines); None: run it inline.
     workers: Any = None
+    # Seconds a server asked us to stay away (Retry-After beyond what a crawl waits; crawler.middlewares).
+    retry_after: float = 0.0
 
 
 class OutletSpider(scrapy.Spider):
@@ -138,7 +141,9 @@ class OutletSpider(scrapy.Spider):
         new = self.context.claim_new(candidates)
         self.context.links_seen += len(candidates)
         self.context.links_new += len(new)
-        return [scrapy.Request(url, callback=self.parse_article, errback=self.article_failed,
+        # dont_filter: claim_new has already deduplicated; Scrapy's filter would silently drop a
+        # redirect loop's second visit, with no errback and no log line.
+        return [scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
                                meta={"wirewatch_via": self.kind}) for url in new]
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
@@ -162,21 +167,30 @@ class OutletSpider(scrapy.Spider):
                     extra={"event": "source_failed", "outlet": self.outlet.name, "url": url})
 
     def article_failed(self, failure: Failure) -> None:
-        url = failure.request.url if hasattr(failure, "request") else "?"
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
         self.context.count(errors=1)
         self.context.articles_failed += 1
-        if failure.check(IgnoreRequest) and SHUTTING_DOWN in str(failure.value):
-            return  # not fetched because the crawl is stopping; the next crawl fetches it
-        log.warning("%s article %s failed: %s", self.outlet.name, url, _reason(failure),
-                    extra={"event": "fetch_failed", "outlet": self.outlet.name, "url": url})
+        if failure.check(IgnoreRequest) and str(failure.value).startswith((SHUTTING_DOWN, HOST_FAILING)):
+            return  # not fetched because the crawl is stopping or the host is failing (logged once); next crawl
+        # Named by the link the outlet gave, which a redirect may have led elsewhere.
+        origin = request.meta.get("redirect_urls", [url])[0] if request is not None else url
+        hop = f" (after redirects, at {url})" if origin != url else ""
+        log.warning("%s article %s failed: %s%s", self.outlet.name, origin, _reason(failure), hop,
+                    extra={"event": "fetch_failed", "outlet": self.outlet.name, "url": origin})
 
 
 def _reason(failure: Failure) -> str:
     value = failure.value
     response = getattr(value, "response", None)
     if response is not None:
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            return f"HTTP {response.status}, redirect to {location.decode('latin-1')[:200]} not followed"
         return f"HTTP {response.status}"
     text = str(value).strip() or type(value).__name__
+    if text == "DownloadCancelledError":  # Scrapy cancels a body growing past DOWNLOAD_MAXSIZE; its own line is quieted
+        return "download cancelled: larger than crawl.max_page_bytes"
     return f"{type(value).__name__}: {text.splitlines()[0]}" if type(value).__name__ not in text else text.splitlines()[0]
 
 
@@ -202,6 +216,10 @@ def failure_kind(failure: Failure) -> str:
         return "dns"
     if isinstance(value, IgnoreRequest) and "robots" in str(value).lower():
         return "robots"
+    if isinstance(value, IgnoreRequest) and str(value).startswith(UNSAFE):
+        return "unsafe"
+    if isinstance(value, IgnoreRequest) and str(value).startswith(HOST_FAILING):
+        return "http_5xx"
     if isinstance(value, (net_error.ConnectError, net_error.ConnectionLost, ConnectionError)):
         return "connection"
     return "other"

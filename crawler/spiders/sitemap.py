@@ -88,7 +88,13 @@ class SitemapSpider(OutletSpider):
     kind = "sitemap"
 
     def discovery_requests(self) -> Iterable[scrapy.Request]:
-        return [self.discovery_request(url, self.parse_sitemap) for url in self.outlet.sitemaps]
+        return [self._sitemap_request(url) for url in self.outlet.sitemaps]
+
+    def _sitemap_request(self, url: str, *, top: bool = True) -> scrapy.Request:
+        request = self.discovery_request(url, self.parse_sitemap, top=top)
+        # A sitemap may exceed the page cap (DOWNLOAD_MAXSIZE), still enforced while decompressing.
+        request.meta["download_maxsize"] = self.settings.getint("WIREWATCH_SITEMAP_MAX_BYTES", MAX_SITEMAP_BYTES)
+        return request
 
     def parse_sitemap(self, response: Response):
         if self.unchanged(response):
@@ -107,7 +113,7 @@ class SitemapSpider(OutletSpider):
                 return
             for entry in sitemap.entries:
                 if entry.published is None or entry.published >= cutoff:
-                    request = self.discovery_request(response.urljoin(entry.loc), self.parse_sitemap, top=False)
+                    request = self._sitemap_request(response.urljoin(entry.loc), top=False)
                     request.meta["wirewatch_depth"] = depth
                     yield request
             return

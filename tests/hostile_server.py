@@ -1,0 +1,250 @@
+"""A web server on 127.0.0.1 (port 0, in a thread) that misbehaves on purpose, route by route.
+
+Good articles live at /good/N. Every other route is one fault: bombs, drips, hangs, dropped
+and truncated connections, redirect loops, Retry-After, 5xx, bad encodings, bad feeds and
+sitemaps. Bomb bodies are generated when the server starts (nothing large is committed) and
+served from memory. `requests` records (path, monotonic time) of every request as it arrives;
+`sent` records how many body bytes a route managed to send before the client hung up.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+import zlib
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import brotli
+
+MIB = 1024 * 1024
+BOMB_BYTES = 64 * MIB  # what each compression bomb expands to
+BIG_BYTES = 8 * MIB    # an oversized plain page
+
+# Two different reports (one per encoding), or the second would be stored as a duplicate of the first.
+JAPANESE = {
+    encoding: ("<html><head><title>北方領土の交渉が再開</title></head><body><article><h1>北方領土の交渉が再開</h1>"
+               + "".join(f"<p>{city}で{i + 1}日、日本とロシアの外相が会談し、北方領土問題をめぐる交渉を再開することで"
+                         f"合意した。両国は平和条約の締結に向けて{city}で協議を続ける。</p>" for i in range(8))
+               + "</article></body></html>")
+    for encoding, city in (("shift_jis", "東京"), ("euc_jp", "モスクワ"))
+}
+
+LAUGHS_DTD = ('<!DOCTYPE {root} [<!ENTITY lol0 "lol">'
+              + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)) + "]>")
+XXE_DTD = '<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def article_html(n: int, title: str | None = None) -> bytes:
+    title = title or f"Lighthouse keeper report number {n}"
+    paragraphs = "".join(
+        f"<p>Report {n}, part {i}: the keeper of the northern lighthouse logged {i + n} vessels passing the "
+        f"cape and {i * n + 3} gulls on the rocks before the fog rolled in from the sea.</p>" for i in range(8))
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f'<meta property="article:published_time" content="2024-02-0{n % 9 + 1}T08:00:00+00:00"></head>'
+            f"<body><article><h1>{title}</h1>{paragraphs}</article></body></html>").encode()
+
+
+def _compress_zeros(kind: str, size: int) -> bytes:
+    chunk = b"\0" * MIB
+    if kind == "br":
+        return brotli.compress(b"\0" * size, quality=5)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS if kind == "gzip" else zlib.MAX_WBITS)
+    return b"".join(compressor.compress(chunk) for _ in range(size // MIB)) + compressor.flush()
+
+
+def rss(base: str, links: list[str], prolog: str = "", title: str = "Hostile") -> bytes:
+    items = "".join(f"<item><title>{title}</title><link>{base}{link}</link></item>" for link in links)
+    return (f'<?xml version="1.0"?>{prolog}<rss version="2.0"><channel><title>{title}</title>'
+            f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+def urlset(base: str, links: list[str], prolog: str = "", loc_suffix: str = "") -> bytes:
+    urls = "".join(f"<url><loc>{base}{link}{loc_suffix}</loc></url>" for link in links)
+    return (f'<?xml version="1.0"?>{prolog}<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{urls}</urlset>").encode()
+
+
+class HostileServer:
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, float]] = []
+        self.sent: dict[str, int] = {}
+        self.hits: dict[str, int] = {}
+        self.feed_links: list[str] = []      # what /feed.xml lists
+        self.sitemap_links: list[str] = []   # what /sitemap.xml lists
+        self.redirect_target = ""            # where /redirect-out sends the client
+        self.bombs = {kind: _compress_zeros(kind, BOMB_BYTES) for kind in ("gzip", "deflate", "br")}
+        self.sitemap_bomb = _compress_zeros("gzip", 64 * MIB)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                with server._lock:
+                    server.requests.append((self.path, time.monotonic()))
+                    server.hits[path] = server.hits.get(path, 0) + 1
+                try:
+                    server.route(self, path, parse_qs(urlsplit(self.path).query))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # clients hanging up on a bomb or a drip is the point
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._closing.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> HostileServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def arrivals(self, path: str) -> list[float]:
+        return [t for p, t in self.requests if urlsplit(p).path == path]
+
+    # -- responses ------------------------------------------------------------------------
+
+    @staticmethod
+    def send(h: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str | None = "text/html; charset=utf-8",
+             **headers: str) -> None:
+        h.send_response(status)
+        if content_type:
+            h.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            h.send_header(name.replace("_", "-"), value)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def stream(self, h: BaseHTTPRequestHandler, path: str, total: int, *, pause: float = 0.0,
+               chunk: int = 64 * 1024) -> None:
+        """A close-delimited body (no Content-Length): the client only learns the size by reading."""
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        h.close_connection = True
+        sent = 0
+        try:
+            while sent < total and not self._closing.is_set():
+                h.wfile.write(b"<p>" + b"x" * (chunk - 7) + b"</p>\n")
+                h.wfile.flush()
+                sent += chunk
+                if pause:
+                    time.sleep(pause)
+        finally:
+            self.sent[path] = sent
+
+    def route(self, h: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]]) -> None:  # noqa: C901
+        parts = path.strip("/").split("/")
+        head = parts[0]
+        if path == "/robots.txt":
+            return self.send(h, 200, b"User-agent: *\nAllow: /\n", "text/plain")
+        if path == "/feed.xml":
+            return self.send(h, 200, rss(self.base, self.feed_links), "application/rss+xml")
+        if path == "/sitemap.xml":
+            return self.send(h, 200, urlset(self.base, self.sitemap_links), "application/xml")
+        if head == "good":
+            return self.send(h, 200, article_html(int(parts[1])))
+        if head == "feeds":
+            return self.bad_document(h, parts[1], rss, "rss", "application/rss+xml")
+        if head == "sitemaps":
+            return self.bad_document(h, parts[1], urlset, "urlset", "application/xml")
+        if head == "bomb":  # Content-Encoding bombs: a few KiB on the wire, 64 MiB unpacked
+            return self.send(h, 200, self.bombs[parts[1]], Content_Encoding=parts[1])
+        if head == "big":  # announced by Content-Length
+            return self.send(h, 200, b"<html><body>" + b"x" * BIG_BYTES + b"</body></html>")
+        if head == "big-stream":  # not announced: the limit must hold while reading
+            return self.stream(h, path, 4 * BIG_BYTES)
+        if head == "drip":  # never finishes: a chunk every half second for a minute
+            return self.stream(h, path, 120 * 16, pause=0.5, chunk=16)
+        if head == "hang":  # accepts and never answers
+            self._closing.wait(60)
+            return None
+        if head == "drop":  # closes without a response
+            h.close_connection = True
+            return None
+        if head == "partial":  # promises more than it sends
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html; charset=utf-8")
+            h.send_header("Content-Length", "100000")
+            h.end_headers()
+            h.wfile.write(article_html(1)[:2000])
+            h.close_connection = True
+            return None
+        if head == "loop":  # /loop/a -> /loop/b -> /loop/a ...
+            return self.send(h, 302, b"", None, Location=f"/loop/{'b' if parts[1] == 'a' else 'a'}")
+        if head == "chain":  # /chain/N -> /chain/N-1 ... -> /good/(40+N)
+            n = int(parts[1])
+            target = f"/chain/{n - 1}" if n > 1 else "/good/40"
+            return self.send(h, 301, b"", None, Location=target)
+        if head == "redirect-out":
+            return self.send(h, 302, b"", None, Location=query.get("to", [self.redirect_target])[0])
+        if head == "retry":  # /retry/STATUS/FORM/N: STATUS with Retry-After, then the article
+            status, form = int(parts[1]), parts[2]
+            if self.hits[path] == 1:
+                after = query.get("after", ["1"])[0]
+                value = after if form == "seconds" else formatdate(time.time() + float(after), usegmt=True)
+                return self.send(h, status, b"busy", "text/plain", Retry_After=value)
+            return self.send(h, 200, article_html(int(parts[3])))
+        if head == "storm":
+            return self.send(h, 500, b"Internal Server Error", "text/plain")
+        if head == "type":  # the article served under a wrong or missing Content-Type
+            kind = parts[1]
+            body = article_html(int(parts[2]))
+            return self.send(h, 200, body, None if kind == "missing" else "application/octet-stream"
+                             if kind == "octet" else "image/png")
+        if head == "binary":
+            return self.send(h, 200, bytes(range(256)) * 64, "text/html")
+        if head == "bad-utf8":
+            body = article_html(int(parts[1]), "Invalid bytes in the lighthouse log").replace(b"gulls", b"gu\xff\xfells")
+            return self.send(h, 200, body)
+        if head in ("sjis", "eucjp"):  # no charset in the header, none in the page
+            encoding = "shift_jis" if head == "sjis" else "euc_jp"
+            return self.send(h, 200, JAPANESE[encoding].encode(encoding), "text/html")
+        if head == "not-article":
+            links = "".join(f'<li><a href="/section/{i}">Section {i}</a></li>' for i in range(30))
+            return self.send(h, 200, f"<html><head><title>Index</title></head><body><ul>{links}</ul></body></html>"
+                             .encode())
+        if head == "empty":
+            return self.send(h, 200, b"")
+        return self.send(h, 404, b"not found", "text/plain")
+
+    def bad_document(self, h: BaseHTTPRequestHandler, name: str, build, root: str, content_type: str) -> None:
+        """/feeds/NAME and /sitemaps/NAME: malformed, truncated, empty, laughs, xxe, bomb.gz."""
+        links = ["/good/30"]
+        if name == "malformed.xml":
+            body = build(self.base, links).replace(b"</channel>", b"<channel>").replace(b"</urlset>", b"<url>")
+        elif name == "truncated.xml":
+            body = build(self.base, links)[:60]
+        elif name == "empty.xml":
+            body = b""
+        elif name == "laughs.xml":
+            body = (build(self.base, links, prolog=LAUGHS_DTD.format(root=root))
+                    .replace(b"Hostile", b"&lol9;").replace(b"</loc>", b"&lol9;</loc>"))
+        elif name == "xxe.xml":
+            body = build(self.base, links, prolog=XXE_DTD.format(root=root)).replace(b"/good/30", b"/good/30?&xxe;")
+        elif name == "bomb.xml.gz":
+            return self.send(h, 200, self.sitemap_bomb, "application/x-gzip")
+        else:
+            return self.send(h, 404, b"", "text/plain")
+        self.send(h, 200, body, content_type)

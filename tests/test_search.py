@@ -1,0 +1,175 @@
+"""Search semantics over the crawled demo replay (phrases, OR, exclusion, filters, copies folded and
+expanded, stories, ranking, paging, snippets), the CLI's formats, `show`, and export round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from db import search as archive
+from db.search import Filters
+from scheduler.search import search_rows
+from tests.test_cli import wirewatch
+
+UTC = timezone.utc
+
+
+@pytest.fixture(scope="module")
+def conn(demo_archive):
+    with psycopg.connect(demo_archive) as connection:
+        yield connection
+
+
+def outlets_of(conn, query: str, **kwargs) -> set[str]:
+    return {h.outlet for h in archive.search(conn, Filters(query, **kwargs), limit=100)}
+
+
+def test_web_search_syntax(conn) -> None:
+    assert outlets_of(conn, "Lavrov") == {"demo-kyodo", "demo-jiji", "demo-diplomat", "demo-japantimes"}
+    assert outlets_of(conn, '"peace treaty" -Lavrov') == {"demo-asahi"}
+    assert outlets_of(conn, "Medvedev OR Lavrov") >= {"demo-asahi", "demo-kyodo"}
+    assert outlets_of(conn, "Lavrov -Jiji") == outlets_of(conn, "Lavrov") - {"demo-jiji"}
+    assert outlets_of(conn, '"territorial disputes with Japan"') >= {"demo-kyodo"}
+    assert outlets_of(conn, "zzxqv") == set()
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "OR OR -", "'; DROP TABLE articles; --", "!!! & | :*", ""])
+def test_any_text_is_a_query_never_sql(conn, query: str) -> None:
+    archive.search(conn, Filters(query))  # matches little or nothing, never raises
+    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] > 0
+    conn.rollback()
+
+
+def test_filters(conn) -> None:
+    assert outlets_of(conn, "Lavrov", outlet="demo-jiji") == {"demo-jiji"}
+    assert outlets_of(conn, "Lavrov", since=datetime(2023, 1, 1, tzinfo=UTC)) == {"demo-kyodo", "demo-jiji"}
+    assert outlets_of(conn, "Lavrov", until=datetime(2020, 1, 1, tzinfo=UTC)) == {"demo-diplomat"}
+    assert outlets_of(conn, "Lavrov", language="ja") == set()
+
+
+def test_copies_fold_under_their_original_or_expand(conn) -> None:
+    folded = archive.search(conn, Filters("Lavrov"), limit=100)
+    kyodo = next(h for h in folded if h.outlet == "demo-kyodo")
+    assert all(h.copy_of is None for h in folded)
+    assert {c.outlet for c in kyodo.copies} == {"demo-japantoday", "demo-japantimes"}
+    expanded = archive.search(conn, Filters("Lavrov"), expand=True, limit=100)
+    assert len(expanded) == len(folded) + 2
+    assert {h.copy_of for h in expanded if h.copy_of} == {kyodo.id}
+    assert folded[0].total == len(folded) and expanded[0].total == len(expanded)
+
+
+def test_stories_group_the_two_agencies(conn) -> None:
+    found = archive.stories(conn, Filters("Lavrov"))
+    lavrov = next(s for s in found if s.reports == 2)
+    assert lavrov.copies == 2 and {"demo-jiji", "demo-kyodo"} <= set(lavrov.outlets)
+    assert len(archive.stories(conn, Filters(None), limit=100)) >= len(found)
+
+
+def test_relevance_or_date_and_paging(conn) -> None:
+    by_date = archive.search(conn, Filters("Russia"), sort="date", limit=100)
+    stamps = [h.published_at for h in by_date]
+    assert stamps == sorted(stamps, reverse=True)
+    by_rank = archive.search(conn, Filters("Lavrov"), limit=100)
+    assert by_rank[0].outlet == "demo-kyodo"  # Lavrov in the title, recent
+    assert [h.score for h in by_rank] == sorted((h.score for h in by_rank), reverse=True)
+    pages = [archive.search(conn, Filters("Russia"), sort="date", limit=2, offset=o) for o in range(0, 100, 2)]
+    assert [h.id for page in pages for h in page] == [h.id for h in by_date]
+
+
+def test_snippets_mark_the_matched_terms(conn) -> None:
+    hit = archive.search(conn, Filters("Lavrov"), limit=1)[0]
+    assert archive.matched_terms(hit.snippet) == ["Lavrov"]
+    assert ("Lavrov", True) in archive.snippet_parts(hit.snippet)
+    assert "\x02" not in archive.plain_snippet(hit.snippet) and "Lavrov" in archive.plain_snippet(hit.snippet)
+
+
+def test_coverage_counts_each_outlet_per_day(conn) -> None:
+    days = archive.coverage(conn, Filters("Lavrov"))
+    assert sum(d.articles for d in days) == len(archive.search(conn, Filters("Lavrov"), expand=True, limit=100))
+    assert {(d.day.isoformat(), d.outlet) for d in days} >= {("2023-12-18", "demo-kyodo"), ("2023-12-18", "demo-jiji")}
+
+
+def test_rows_for_the_table_and_machine_formats(conn) -> None:
+    rows, columns = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20)
+    assert columns == ["id", "published", "outlet", "title", "match", "also"]
+    assert "*Lavrov*" in rows[0]["match"]
+    assert set(rows[0]) >= {"id", "published", "outlet", "title", "url", "copy_of", "story_id", "wire", "score",
+                            "snippet", "highlights", "also_carried_by", "also"}
+
+
+@pytest.fixture
+def env(demo_archive, home: Path):
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")} | {
+        "WIREWATCH_HOME": str(home), "WIREWATCH_DATABASE_URL": demo_archive, "COLUMNS": "120"}
+
+
+def test_cli_formats(env) -> None:
+    as_json = json.loads(wirewatch("search", "Lavrov", "--format", "json", env=env).stdout)
+    lines = wirewatch("search", "Lavrov", "--format", "jsonl", env=env).stdout.splitlines()
+    assert [json.loads(line) for line in lines] == as_json
+    assert as_json[0]["highlights"] == ["Lavrov"] and "match" not in as_json[0]
+    table = wirewatch("search", "Lavrov", "--sort", "date", "--limit", "2", env=env).stdout.splitlines()
+    assert table[0].split()[:4] == ["ID", "PUBLISHED", "OUTLET", "TITLE"] and len(table) == 3
+    assert all(len(line) <= 120 for line in table)
+    rows = list(csv.DictReader(io.StringIO(wirewatch("search", "Lavrov", "--format", "csv", env=env).stdout)))
+    kyodo = next(r for r in rows if r["outlet"] == "demo-kyodo")
+    assert kyodo["highlights"] == "Lavrov" and kyodo["also_carried_by"].count("|") == 1
+    second = json.loads(wirewatch("search", "Lavrov", "--format", "json", "--limit", "1", "--offset", "1",
+                                  env=env).stdout)
+    assert second == as_json[1:2]
+    stories = json.loads(wirewatch("search", "Lavrov", "--stories", "--format", "json", env=env).stdout)
+    assert any(s["reports"] == 2 for s in stories)
+
+
+def test_show_prints_metadata_copies_and_story(env) -> None:
+    kyodo = next(h for h in json.loads(wirewatch("search", "Lavrov", "--format", "json", env=env).stdout)
+                 if h["outlet"] == "demo-kyodo")
+    shown = wirewatch("show", str(kyodo["id"]), env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "Also carried by:" in shown.stdout and "demo-japantoday" in shown.stdout
+    assert "2 reports" in shown.stdout and "demo-jiji" in shown.stdout and "Channel One" in shown.stdout
+    missing = wirewatch("show", "999999", env=env)
+    assert missing.returncode == 1 and missing.stderr.strip() == "Error: no article #999999"
+
+
+def test_export_jsonl_csv_and_a_warc_that_imports_to_the_same_articles(env, tmp_path: Path, cli_env) -> None:
+    jsonl = wirewatch("export", "Lavrov", env=env)
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert len(records) == 6 and all(r["text"] for r in records)  # 4 originals and 2 copies
+    as_csv = wirewatch("export", "Lavrov", "--format", "csv", "--originals-only", env=env).stdout
+    assert len(list(csv.DictReader(io.StringIO(as_csv)))) == 4
+
+    warc = tmp_path / "lavrov.warc.gz"
+    out = wirewatch("export", "Lavrov", "--format", "warc", "-o", str(warc), env=env)
+    assert out.returncode == 0 and "Exported 6 of 6" in out.stderr, out.stderr
+    imported = wirewatch("import", str(warc), env=cli_env)  # into another, empty database
+    assert imported.returncode == 0, imported.stderr
+    again = [json.loads(line) for line in wirewatch("export", "Lavrov", env=cli_env).stdout.splitlines()]
+    keys = ("url", "title", "text", "published_at", "authors", "language")
+    assert sorted(tuple(r[k] for k in keys) for r in again) == sorted(tuple(r[k] for k in keys) for r in records)
+    copies = {r["url"] for r in again if r["copy_of"]}
+    assert copies == {r["url"] for r in records if r["copy_of"]}
+
+
+def test_views_for_psql_and_the_read_only_role(demo_archive) -> None:
+    with psycopg.connect(demo_archive) as c:
+        c.execute("SET ROLE wirewatch_analyst")
+        top = c.execute("SELECT outlet, copies, copy_outlets FROM originals_with_copies ORDER BY copies DESC").fetchone()
+        assert top == ("demo-kyodo", 2, ["demo-japantimes", "demo-japantoday"])
+        assert c.execute("SELECT reports, copies FROM stories WHERE reports = 2").fetchall() == [(2, 2)]
+        assert c.execute("SELECT sum(articles) FROM daily_coverage").fetchone()[0] == \
+            c.execute("SELECT count(*) FROM articles").fetchone()[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("DELETE FROM articles")
+        c.rollback()
+        c.execute("SET ROLE wirewatch_analyst")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("SELECT url FROM watch_channels")

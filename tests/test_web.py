@@ -1,0 +1,82 @@
+"""The web UI in headless Chromium (Debian's `chromium`): a search with its chart, a click through to
+an article, the story and outlets pages; a screenshot saved by the test."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from lxml import html
+
+from tests.test_api import running
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def site(demo_archive):
+    with running(demo_archive) as base:
+        yield base
+
+
+@pytest.fixture
+def browser(tmp_path: Path):
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "headless Chromium is needed: apt-get install -y chromium (.ci/run does)"
+
+    def run(*args: str) -> str:
+        result = subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+                                capture_output=True, text=True, timeout=90)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+    return run
+
+
+def dom(browser, url: str):
+    return html.fromstring(browser("--dump-dom", url))
+
+
+def test_search_chart_and_click_through(browser, site: str, tmp_path: Path) -> None:
+    page = dom(browser, f"{site}/?q=Lavrov")
+    assert page.findtext(".//title").startswith("Lavrov")
+    assert page.xpath("//main") and page.xpath("//form[@role='search']") and page.xpath("//label[@for='q']")
+    results = page.xpath("//ol[@class='results']/li")
+    assert len(results) == 4
+    assert {m.text for m in page.xpath("//ol[@class='results']//mark")} == {"Lavrov"}
+    chart = page.xpath("//figure[@class='coverage']//*[local-name()='svg']")[0]
+    bars = chart.xpath(".//*[local-name()='rect']")
+    # monthly over 2019-2023: one segment per outlet and month (Dec 2023: kyodo, jiji and two copies)
+    assert len(bars) == 6 and "Coverage of 'Lavrov'" in chart.xpath(".//*[local-name()='title']")[0].text
+    assert "demo-japantoday" in page.xpath("string(//ol[@class='results']/li[1])")  # also carried by
+
+    link = results[0].xpath(".//h3/a")[0]
+    article = dom(browser, site + link.get("href"))
+    assert article.findtext(".//h1") == link.text
+    assert "Also carried by" in article.text_content() and article.xpath("//a[starts-with(@href, '/stories/')]")
+    story = dom(browser, site + article.xpath("//a[starts-with(@href, '/stories/')]/@href")[0])
+    assert "2 reports" in story.text_content()
+    outlets = dom(browser, f"{site}/outlets")
+    assert len(outlets.xpath("//tbody/tr")) >= 6 and "unhealthy" not in outlets.xpath("string(//tbody)")
+
+    shot = tmp_path / "search.png"
+    browser("--window-size=1366,1400", "--hide-scrollbars", f"--screenshot={shot}", f"{site}/?q=Lavrov")
+    assert shot.stat().st_size > 20_000
+    print(f"screenshot: {shot}")
+
+
+def test_filters_paging_and_errors_in_the_page(browser, site: str) -> None:
+    page = dom(browser, f"{site}/?q=Lavrov&outlet=demo-jiji")
+    assert [o.text for o in page.xpath("//select[@id='outlet']/option[@selected]")] == ["demo-jiji"]
+    assert len(page.xpath("//ol[@class='results']/li")) == 1
+    first = dom(browser, f"{site}/?q=Lavrov&limit=2")
+    following = first.xpath("//a[@rel='next']/@href")[0]
+    second = dom(browser, site + following)
+    titles = [a.text for p in (first, second) for a in p.xpath("//ol[@class='results']//h3/a")]
+    assert len(set(titles)) == 4
+    bad = dom(browser, f"{site}/?q=Lavrov&since=yesterday")
+    assert "since: expected a date" in bad.xpath("string(//*[@role='alert'])")
+    assert re.search(r"no article #999999", dom(browser, f"{site}/articles/999999").text_content())

@@ -1,0 +1,1 @@
+"""The HTTP side of the archive: JSON API, Atom feeds and server-rendered pages (`wirewatch serve`)."""

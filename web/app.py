@@ -1,0 +1,100 @@
+"""The FastAPI application: one connection pool, the bearer-token check, errors as JSON (API and
+feeds) or as a page (web UI)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from psycopg_pool import ConnectionPool
+from starlette.exceptions import HTTPException
+
+from web.params import BadRequest
+
+log = logging.getLogger(__name__)
+TOKEN_COOKIE = "wirewatch_token"
+OPEN_PATHS = ("/healthz",)
+
+
+def create_app(dsn: str, *, token: str | None = None, pool_size: int = 4) -> FastAPI:
+    """The app over the archive at `dsn`. With `token`, every request but /healthz must carry it."""
+    from web import api, pages
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, check=ConnectionPool.check_connection,
+                              kwargs={"autocommit": True}, open=True)
+        pool.wait(timeout=30)  # a bad DSN fails at start, not at the first request
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(title="wirewatch", version="1", lifespan=lifespan, openapi_url="/api/openapi.json",
+                  docs_url=None, redoc_url=None,
+                  description="Search the wirewatch archive: articles, syndicated copies, stories, outlets, "
+                              "watches. Errors are JSON {\"error\": message} with a 4xx status.")
+
+    @app.middleware("http")
+    async def require_token(request: Request, call_next):
+        if token is None or request.url.path in OPEN_PATHS:
+            return await call_next(request)
+        given = _presented_token(request)
+        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+            return JSONResponse({"error": "missing or wrong bearer token (Authorization: Bearer TOKEN)"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        response: Response = await call_next(request)
+        if request.query_params.get("token") and request.cookies.get(TOKEN_COOKIE) != given:
+            # a browser opened a link with ?token=: remember it for the pages it visits next
+            response.set_cookie(TOKEN_COOKIE, given, httponly=True, samesite="strict")
+        return response
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request: Request, exc: BadRequest):
+        return _error(request, 400, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return _error(request, 400, detail)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def database_down(request: Request, exc: psycopg.OperationalError):
+        log.warning("database unavailable for %s: %s", request.url.path, exc, extra={"event": "database_down"})
+        return _error(request, 503, "the database is unavailable; try again shortly")
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def _presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE)
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith(("/api/", "/feeds/", "/healthz")):
+        return JSONResponse({"error": message}, status_code=status)
+    from web.pages import error_page
+
+    return error_page(request, status, message)
+
+
+def connection(request: Request) -> Iterator[psycopg.Connection]:
+    """FastAPI dependency: a pooled connection for one request."""
+    with request.app.state.pool.connection() as conn:
+        yield conn
