@@ -30,6 +30,7 @@ class OutletRow:
     failure_score: float = 0.0
     poll_seconds: int | None = None
     lease_owner: str | None = None
+    alert_delay_seconds: float | None = None  # median publication -> alert delivered, last 7 days
 
 
 def upsert_outlet(

@@ -46,7 +46,14 @@ ON CONFLICT (name) DO NOTHING
 SELECT o.name, o.title, o.homepage, o.language, o.wire, o.interval_seconds, o.configured,
        o.next_due_at, o.consecutive_failures, o.last_error, o.last_crawl_at, o.last_success_at,
        (SELECT count(*) FROM articles a WHERE a.outlet = o.name) AS articles,
-       o.healthy, o.failure_score, o.poll_seconds, o.lease_owner
+       o.healthy, o.failure_score, o.poll_seconds, o.lease_owner,
+       -- median delay from an article's publication to its alert's delivery, last 7 days
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.sent_at - a.published_at))
+        FROM alert_deliveries d
+        JOIN alerts al ON al.id = d.alert_id
+        JOIN articles a ON a.id = al.article_id
+        WHERE a.outlet = o.name AND d.status = 'sent' AND a.published_at IS NOT NULL
+          AND d.sent_at > now() - interval '7 days') AS alert_delay_seconds
 FROM outlets o
 ORDER BY o.name
 

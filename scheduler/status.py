@@ -119,6 +119,17 @@ def health(status: OutletStatus) -> str | None:
     return f"{state}, crawling ({row.lease_owner})" if row.lease_owner else state
 
 
+def alert_delay(status: OutletStatus) -> str | None:
+    """Median time from an article's publication to its alert's delivery (last 7 days)."""
+    seconds = status.row.alert_delay_seconds if status.row is not None else None
+    if seconds is None:
+        return None
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.1f}s"
+
+
 COLUMNS: list[Column] = [
     Column("outlet", lambda s: s.outlet),
     Column("last_run", _run("finished_at")),
@@ -130,6 +141,7 @@ COLUMNS: list[Column] = [
     Column("failures", _row("consecutive_failures")),
     Column("next_run", _row("next_due_at")),
     Column("health", health),
+    Column("alert_delay", alert_delay),
     *(Column(name, _share(name)) for name in FIELDS),
     Column("yield_drop", lambda s: "; ".join(s.drops) or None),
 ]

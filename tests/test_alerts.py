@@ -21,6 +21,7 @@ from alerts.store import add_watch
 from db import outbox
 from db import watches as watch_rows
 from scheduler.imports import import_files
+from scheduler.status import alert_delay, outlet_statuses
 
 PARAGRAPHS = {
     "kuril": [
@@ -126,6 +127,12 @@ def test_a_new_original_is_matched_notified_and_delivered_by_webhook_and_email(
     assert "https://www.kyodo.test/news/1" in mail.get_payload(decode=True).decode()
     assert deliveries(conn) == [("sent", 1), ("sent", 1)]
     assert drain(drainer).sent == 0  # sent means sent: nothing goes twice
+
+    # `wirewatch status` shows the outlet's delay from publication to alert.
+    [status] = [s for s in outlet_statuses(conn) if s.outlet == "kyodo.test"]
+    expected = (datetime.now(timezone.utc) - datetime(2024, 1, 9, 23, 0, tzinfo=timezone.utc)).total_seconds()
+    assert abs(status.row.alert_delay_seconds - expected) < 120
+    assert alert_delay(status) == f"{status.row.alert_delay_seconds / 86400:.1f}d"
 
 
 def test_a_syndicated_copy_folds_into_the_original_alert(conn, drainer, webhook, tmp_path: Path) -> None:
