@@ -377,8 +377,7 @@ FROM articles a WHERE a.id = %(article_id)s AND a.copy_of IS NULL
 -- (an earlier original that arrived late). The unique indexes make a racing insert a no-op.
 WITH article AS (
     SELECT a.id, a.outlet, a.language, a.search, a.search_cjk,
-           -- articles.story_id once the stories migration exists; to_jsonb keeps this valid without it
-           coalesce((to_jsonb(a) ->> 'story_id')::bigint, a.id) AS story_id
+           coalesce(a.story_id, a.id) AS story_id  -- NULL until a second report joins the story
     FROM articles a
     WHERE a.id = %(article_id)s AND a.copy_of IS NULL
 ), matched AS (
