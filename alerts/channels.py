@@ -105,16 +105,34 @@ def send(channel: Channel, title: str, body: str) -> str | None:
 
 
 _quieted = False
+# A URL's credentials, path and query: where channel tokens live.
+_URL_SECRETS = re.compile(r"([a-z][a-z0-9+.-]*://)(?:[^@\s/]*@)?([^/\s?#'\"]+)[^\s'\"]*", re.IGNORECASE)
+
+
+def _scrub_urls(record: logging.LogRecord) -> bool:
+    """Rewrite an apprise record with every URL cut to scheme and host, whichever handler
+    (apprise's own capture included) gets it."""
+    message = record.getMessage()
+    scrubbed = _URL_SECRETS.sub(r"\1\2/***", message)
+    if scrubbed != message:
+        record.msg, record.args = scrubbed, None
+    return True
 
 
 def _quiet_transport_loggers() -> None:
     """apprise's debug lines print webhook paths and payloads, urllib3's request lines print
     paths; for channels those carry tokens. wirewatch logs one scrubbed line per delivery
-    instead (apprise's own reasons reach it through the notify result)."""
+    instead (apprise's own reasons reach it through the notify result, whose capture handler
+    sits on apprise's logger, so no filter may go there).
+
+    Propagation is switched off on every call, not once: a logging.config.dictConfig elsewhere
+    in the process may have switched it back on. Handlers attached to apprise's logger itself
+    (its result capture; pytest's caplog) still see its records, with URLs scrubbed."""
     global _quieted
+    logging.getLogger("apprise").propagate = False
     if _quieted:
         return
-    logging.getLogger("apprise").propagate = False
+    logging.getLogger("apprise").addFilter(_scrub_urls)
     for name in ("urllib3", "urllib3.connectionpool"):  # a logger's filters see only its own records
         logging.getLogger(name).addFilter(lambda record: record.levelno >= logging.WARNING)
     _quieted = True
