@@ -43,10 +43,6 @@ def uses_bigrams(language: str | None, text: str) -> bool:
     return bool(sample) and len(_HAS_CJK.findall(sample)) > len(sample) // 5
 
 
-def has_cjk(text: str) -> bool:
-    return bool(_HAS_CJK.search(text))
-
-
 def runs(text: str) -> list[tuple[str, bool]]:
     """(run, is_cjk) in order, of normalised text: CJK runs and Latin words/numbers."""
     return [(cjk or word, bool(cjk)) for cjk, word in _TOKEN.findall(normalize(text))

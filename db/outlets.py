@@ -52,10 +52,6 @@ def list_outlets(conn: psycopg.Connection) -> list[OutletRow]:
         return cur.execute(QUERIES["list_outlets"]).fetchall()
 
 
-def wire_flags(conn: psycopg.Connection, names: list[str]) -> dict[str, bool]:
-    return dict(conn.execute(QUERIES["outlet_wire_flags"], {"names": names}).fetchall())
-
-
 def record_crawl_outcome(
     conn: psycopg.Connection, *, name: str, ok: bool, error: str | None, next_due_at: datetime | None
 ) -> None:

@@ -18,10 +18,6 @@ SELECT 1 FROM schema_migrations WHERE version = %(version)s
 -- remember an applied migration
 INSERT INTO schema_migrations (version, name) VALUES (%(version)s, %(name)s)
 
--- applied_migrations --
--- what a database has applied, oldest first
-SELECT version, name, applied_at FROM schema_migrations ORDER BY version
-
 -- upsert_outlet --
 -- create or update a configured outlet, keeping its crawl state
 INSERT INTO outlets (name, title, homepage, language, wire, interval_seconds, configured)
@@ -56,10 +52,6 @@ SELECT o.name, o.title, o.homepage, o.language, o.wire, o.interval_seconds, o.co
           AND d.sent_at > now() - interval '7 days') AS alert_delay_seconds
 FROM outlets o
 ORDER BY o.name
-
--- outlet_wire_flags --
--- which of the given outlets are wire services
-SELECT name, wire FROM outlets WHERE name = ANY(%(names)s)
 
 -- record_crawl_outcome --
 -- after a crawl: success resets the failure count, failure increments it; next due time set by the caller
@@ -197,20 +189,6 @@ SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_
        description, copy_of, similarity, story_id, wire_service
 FROM articles WHERE outlet = ANY(%(outlets)s)
 ORDER BY coalesce(published_at, fetched_at), id
-
--- outlet_summary --
--- per outlet: runs' pages fetched, articles stored and copies detected since a time
-SELECT r.outlet,
-       sum(r.pages_fetched)::int AS pages_fetched,
-       sum(r.articles_stored)::int AS articles_stored,
-       sum(r.copies_detected)::int AS copies_detected,
-       sum(r.duplicates_skipped)::int AS duplicates_skipped,
-       sum(r.pages_skipped)::int AS pages_skipped,
-       sum(r.errors)::int AS errors
-FROM crawl_runs r
-WHERE r.outlet = ANY(%(outlets)s) AND r.started_at >= %(since)s
-GROUP BY r.outlet
-ORDER BY r.outlet
 
 -- set_poll_bounds --
 -- the per-outlet bounds within which polling adapts (from the outlets file)

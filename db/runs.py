@@ -30,17 +30,6 @@ class RunRow:
     error: str | None
 
 
-@dataclass(frozen=True)
-class OutletTotals:
-    outlet: str
-    pages_fetched: int
-    articles_stored: int
-    copies_detected: int
-    duplicates_skipped: int
-    pages_skipped: int
-    errors: int
-
-
 def start_run(conn: psycopg.Connection, outlet: str, kind: str = "crawl") -> int:
     return conn.execute(QUERIES["start_run"], {"outlet": outlet, "kind": kind}).fetchone()[0]
 
@@ -61,11 +50,6 @@ def finish_run(conn: psycopg.Connection, run_id: int, status: str, error: str | 
 def get_run(conn: psycopg.Connection, run_id: int) -> RunRow | None:
     with conn.cursor(row_factory=class_row(RunRow)) as cur:
         return cur.execute(QUERIES["get_run"], {"id": run_id}).fetchone()
-
-
-def totals_since(conn: psycopg.Connection, outlets: list[str], since: datetime) -> list[OutletTotals]:
-    with conn.cursor(row_factory=class_row(OutletTotals)) as cur:
-        return cur.execute(QUERIES["outlet_summary"], {"outlets": outlets, "since": since}).fetchall()
 
 
 def record_discovery(conn: psycopg.Connection, run_id: int, *, owner: str | None, links_seen: int, links_new: int,
