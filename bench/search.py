@@ -3,6 +3,8 @@
     python bench/search.py                      # 1,000,000 articles (load: see README "Performance")
     python bench/search.py --articles 50000     # a quick run
     python bench/search.py --dsn postgresql://... # on that server instead of an embedded one
+    python bench/search.py --dsn URL --keep     # keep the loaded database; then, without a new load:
+    python bench/search.py --reuse URL          # time the searches again (migrating it first)
 
 The archive: English articles of 400-800 words drawn from a Zipf-distributed vocabulary (common
 and news words by rank, then a long tail of made-up words), each about one of a dozen topics whose
@@ -343,34 +345,42 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="parallel COPY loaders")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest search at the end")
     parser.add_argument("--dsn", help="a server to create the scratch database on (default: embedded, temporary)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the loaded database and print its URL (with --dsn: the embedded one is temporary)")
+    parser.add_argument("--reuse", metavar="URL", help="time the searches on a database a --keep run left (no load)")
     args = parser.parse_args()
     if args.dsn:
         os.environ["WIREWATCH_BENCH_DATABASE_URL"] = args.dsn
+    if args.keep and not args.dsn:
+        parser.error("--keep needs --dsn: the embedded server of a run is removed with it")
     started = time.monotonic()
-    admin, name, dsn = scratch_database()
+    admin, name, dsn = (None, None, args.reuse) if args.reuse else scratch_database()
     try:
         with psycopg.connect(dsn) as conn:
-            applied = migrate(conn)
-        # Japanese queries only once the schema has the bigram column (migration 0008)
-        japanese = any("search_cjk" in m.sql for m in applied)
-        took = load(dsn, args.articles, args.jobs)
+            migrate(conn)
+        took = {} if args.reuse else load(dsn, args.articles, args.jobs)
         with psycopg.connect(dsn) as conn:
             size = conn.execute(QUERIES["archive_totals"]).fetchone()
-            specs = QUERIES_TIMED + (JAPANESE_QUERIES if japanese else [])
+            specs = QUERIES_TIMED + JAPANESE_QUERIES
             rows = [timed(conn, spec, args.rounds, args.scan_rounds) for spec in specs]
-        report(rows, args.articles, args.rounds, args.scan_rounds)
+        report(rows, size[0], args.rounds, args.scan_rounds)
         if args.explain:
             slowest = max(rows, key=lambda r: ms(r["runs"], .95))
             spec = next(s for s in specs if s[1] == slowest["query"].split("  --")[0])
             print(f"\nEXPLAIN ANALYZE of the slowest search, {spec[1]!r} (db/queries.sql search_page):")
             with psycopg.connect(dsn) as conn:
-                params = filters_of(spec).params() | {"expand": False, "by_date": False, "limit": 20, "offset": 0}
+                params = filters_of(spec).params() | {"expand": False, "by_date": False, "limit": 21, "offset": 0,
+                                                      "pool": archive.RANK_POOL}
                 for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_page"], params):
                     print("  " + line)
-        print(f"archive: {size[0]:,} articles, {size[1]:,} copies, database {size[3] / 2**30:.1f} GiB; "
-              f"load: COPY {took['copy']:.0f}s, indexes {took['indexes']:.0f}s, VACUUM ANALYZE {took['analyze']:.0f}s")
+        print(f"archive: {size[0]:,} articles, {size[1]:,} copies, database {size[3] / 2**30:.1f} GiB" + (
+            f"; load: COPY {took['copy']:.0f}s, indexes {took['indexes']:.0f}s, VACUUM ANALYZE {took['analyze']:.0f}s"
+            if took else ""))
     finally:
-        drop_database(admin, name)
+        if args.keep:
+            print(f"kept: python bench/search.py --reuse '{dsn}'")
+        elif name:
+            drop_database(admin, name)
     print(f"bench/search.py took {time.monotonic() - started:.0f}s")
 
 

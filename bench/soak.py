@@ -4,13 +4,15 @@ Each cycle is the daemon's own path for every demo outlet at once (`Daemon.crawl
 lease claim, crawl in-process, outcome through `scheduler.due`, lease release). After
 `--warmup` cycles it records resident memory, runs the rest, and records it again (target:
 growth under 20%). Then it times polls of unchanged sources (304 / same body) against
-polls whose validators were forgotten (full download and parse; articles already known).
+polls whose validators were forgotten (full download and parse; articles already known), and
+counts the requests an unchanged poll costs and how often robots.txt was fetched in the run.
 `--mode child` instead runs each cycle in a spawned child process, the alternative design.
 
     python bench/soak.py [--cycles 500] [--warmup 50] [--mode inprocess|child]
 
 Needs no configuration: embedded PostgreSQL in a temporary directory, replay on 127.0.0.1.
-500 in-process cycles take about 2.5 minutes on the project's idle 2-core machine (5 under load).
+500 in-process cycles of the 9 demo outlets take about 6.5 minutes on the project's 2-core machine
+under a load average of 6-7 (2.5 minutes idle, with the 6 outlets of the time).
 """
 
 from __future__ import annotations
@@ -46,7 +48,13 @@ def rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def inprocess(outlets, config, dsn, cycles: int, warmup: int) -> None:
+def served(replay: ReplayServer) -> tuple[int, int]:
+    """Requests the replay has answered so far: all, and those for robots.txt."""
+    hits = dict(replay.hits)
+    return sum(hits.values()), sum(n for (_, path), n in hits.items() if path == "/robots.txt")
+
+
+def inprocess(outlets, config, dsn, cycles: int, warmup: int, replay: ReplayServer) -> None:
     from crawler.run import run_on_reactor
     from scheduler.daemon import Daemon
 
@@ -69,9 +77,15 @@ def inprocess(outlets, config, dsn, cycles: int, warmup: int) -> None:
               f"{warm:.1f} MiB, after {cycles}: {end:.1f} MiB ({(end / warm - 1) * 100:+.1f}%); "
               f"{(cycles - warmup) / elapsed:.2f} cycles/s ({elapsed / (cycles - warmup) * 1000:.0f} ms per cycle)")
         unchanged, changed = [], []
+        unchanged_requests = unchanged_robots = polls = unchanged_polls = 0
         for _ in range(20):
+            total, robots = served(replay)
             results = await cycle()
             unchanged += [r.seconds for r in results if r and r.sources_unchanged]
+            polls += len(results)
+            unchanged_polls += sum(1 for r in results if r and r.sources_unchanged and not r.links_seen)
+            unchanged_requests += served(replay)[0] - total
+            unchanged_robots += served(replay)[1] - robots
             with psycopg.connect(dsn) as conn:
                 for o in outlets:
                     validators.forget(conn, o.name)
@@ -80,6 +94,9 @@ def inprocess(outlets, config, dsn, cycles: int, warmup: int) -> None:
         print(f"one outlet's poll, median: unchanged sources (304 or same body, nothing parsed) "
               f"{statistics.median(unchanged) * 1000:.0f} ms; changed (downloaded and parsed, articles known) "
               f"{statistics.median(changed) * 1000:.0f} ms")
+        print(f"requests per poll in the unchanged cycles ({unchanged_polls} of {polls} polls unchanged): "
+              f"{unchanged_requests / polls:.2f} (robots.txt {unchanged_robots / polls:.2f}); robots.txt fetched "
+              f"{served(replay)[1]} times in the whole run ({cycles + 40} cycles of {len(outlets)} outlets)")
 
     try:
         run_on_reactor(main)
@@ -117,7 +134,7 @@ def main() -> None:
         if args.mode == "child":
             child(outlets, config, dsn, args.cycles)
         else:
-            inprocess(outlets, config, dsn, args.cycles, min(args.warmup, args.cycles - 1))
+            inprocess(outlets, config, dsn, args.cycles, min(args.warmup, args.cycles - 1), replay)
 
 
 if __name__ == "__main__":

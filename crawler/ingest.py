@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -10,6 +11,7 @@ import psycopg
 
 from crawler import linking
 from crawler.extract import Article, Skipped, extract_article
+from crawler.extract_worker import ExtractionFailed
 from crawler.items import FetchedPage
 from crawler.outlet import ExtractionRules
 from crawler.urls import canonical_url, trustworthy_canonical, url_key
@@ -46,20 +48,25 @@ class Duplicate:
 
 
 IngestResult = Stored | Duplicate | Skipped
+Extractor = Callable[..., Article | Skipped]  # extract_article's signature (crawler.extract_worker: time-capped)
 
 
-def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarget) -> IngestResult:
+def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarget,
+                extract: Extractor = extract_article) -> IngestResult:
     """Extract, deduplicate and store one page in one transaction; counts it in the target's run.
 
     Never raises for bad page content (that is a Skipped); database errors propagate.
     """
-    extracted = extract_article(page.body, url=page.final_url, rules=target.rules, content_type=page.content_type)
+    extracted = extract(page.body, url=page.final_url, rules=target.rules, content_type=page.content_type)
     if isinstance(extracted, Skipped):
+        failed = isinstance(extracted, ExtractionFailed)  # over the time cap: an error of the run too
         with conn.transaction():
-            _count(conn, target, pages_fetched=1, pages_skipped=1)
+            _count(conn, target, pages_fetched=1, pages_skipped=1, errors=int(failed))
             _count_yield(conn, target, extracted)
-        log.info("skipped %s page %s: %s", target.outlet, page.final_url, extracted.reason,
-                 extra={"event": "page_skipped", "outlet": target.outlet, "url": page.final_url})
+        log.log(logging.WARNING if failed else logging.INFO, "skipped %s page %s: %s", target.outlet,
+                page.final_url, extracted.reason,
+                extra={"event": "extraction_failed" if failed else "page_skipped", "outlet": target.outlet,
+                       "url": page.final_url})
         return extracted
 
     url = _archive_url(page, extracted)

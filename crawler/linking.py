@@ -85,7 +85,11 @@ def decide(conn: psycopg.Connection, facts: Facts, *, window: timedelta, before:
             # A copy carries its original's wire even where the republisher dropped the credit.
             return replace(base, copy_of=original.id, similarity=score, story_id=original.story_id,
                            wire_service=wire_service or original.wire_service)
-        return replace(base, replaces=original, story_id=original.story_id)
+        taken = replace(base, replaces=original, story_id=original.story_id)
+        if original.story_id is None and stories_too:
+            # the original it takes over was in no story yet: another report may be (never that original)
+            taken = _find_story(conn, facts, taken, before, exclude=original.id)
+        return taken
     return _find_story(conn, facts, base, before) if stories_too else base
 
 
@@ -94,7 +98,7 @@ def apply(conn: psycopg.Connection, article_id: int, facts: Facts, decision: Dec
     if decision.band_keys:
         bands.insert_bands(conn, article_id, facts.at, decision.band_keys)
     if decision.replaces is not None:
-        _take_over(conn, article_id, facts, decision.replaces)
+        _take_over(conn, article_id, facts, decision.replaces, decision.story_id)
     if decision.vector:
         story_rows.insert_vector(conn, article_id, facts.at, decision.vector)
         story_rows.count_document(conn, list(decision.term_weights))
@@ -122,7 +126,8 @@ def _best_match(
     return None, 0.0
 
 
-def _find_story(conn: psycopg.Connection, facts: Facts, base: Decision, before: int) -> Decision:
+def _find_story(conn: psycopg.Connection, facts: Facts, base: Decision, before: int,
+                exclude: int | None = None) -> Decision:
     weights = stories.term_weights(facts.title, facts.text)
     if not weights:
         return base
@@ -135,7 +140,7 @@ def _find_story(conn: psycopg.Connection, facts: Facts, base: Decision, before: 
     probe = list(stories.top_terms(vector, df, documents, stories.PROBE_TERMS))
     candidates = [c for c in story_rows.story_candidates(
         conn, probe, article_id=before, around=facts.at, window=stories.STORY_WINDOW, limit=STORY_CANDIDATES,
-    ) if c.article_id < before]
+    ) if c.article_id < before and c.article_id != exclude]
     unseen = list({t for c in candidates for t in c.terms if t not in df})
     if unseen:
         df |= story_rows.document_frequencies(conn, unseen)[1]
@@ -153,16 +158,17 @@ def _find_story(conn: psycopg.Connection, facts: Facts, base: Decision, before: 
     return replace(base, story_id=story_id, story_partner=partner, term_weights=weights, vector=vector)
 
 
-def _take_over(conn: psycopg.Connection, article_id: int, facts: Facts, old: articles.CandidateRow) -> None:
-    """An earlier original arrived late: the old original and its copies become its copies,
-    each with its similarity to the new original."""
+def _take_over(conn: psycopg.Connection, article_id: int, facts: Facts, old: articles.CandidateRow,
+               story_id: int | None) -> None:
+    """An earlier original arrived late: the old original and its copies become its copies, each
+    with its similarity to the new original, in the new original's story."""
     copies = articles.copies_of(conn, [old.id])[old.id]
     articles.set_copy_link(conn, old.id, copy_of=article_id, similarity=similarity(facts.text, old.text),
-                           story_id=old.story_id)
+                           story_id=story_id)
     for copy in copies:
         text = articles.candidate(conn, copy.id, chars=COMPARE_CHARS).text
         articles.set_copy_link(conn, copy.id, copy_of=article_id, similarity=similarity(facts.text, text),
-                               story_id=old.story_id)
+                               story_id=story_id)
 
 
 def _as_candidate(row: articles.CandidateRow) -> Candidate:

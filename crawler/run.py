@@ -26,7 +26,9 @@ from scrapy.crawler import AsyncCrawlerRunner
 from scrapy.utils.reactor import install_reactor
 
 from crawler.hostlimit import HostLimiter
-from crawler.ingest import IngestTarget, Stored, ingest_page
+from crawler.extract import extract_article
+from crawler.extract_worker import TimedExtractor
+from crawler.ingest import Extractor, IngestTarget, Stored, ingest_page
 from crawler.items import FetchedPage
 from crawler.outlet import Outlet
 from crawler.spiders.base import CrawlContext, OutletSpider, SourceState
@@ -54,7 +56,10 @@ class CrawlOptions:
     per_domain_concurrency: int = 2
     download_timeout: float = 30.0
     max_page_bytes: int = 10 * 1024 * 1024
+    # Seconds one page's extraction may take; it runs in a worker process that is killed past this.
+    extract_timeout: float = 20.0
     obey_robots: bool = True
+    robots_ttl: float = 24 * 3600.0  # seconds a robots.txt is reused by later crawls (crawler.robots)
     dedupe_window: timedelta = timedelta(days=3)
     throttle_start_delay: float = 2.0
     # Threads running extract -> dedupe -> store, so a slow page never stalls the event loop
@@ -135,12 +140,16 @@ def scrapy_settings(options: CrawlOptions) -> dict:
         "WIREWATCH_RETRY_BACKOFF": options.retry_backoff,
         "WIREWATCH_MAX_RETRY_WAIT": options.max_retry_wait,
         "WIREWATCH_HOST_FAILURE_LIMIT": options.host_failure_limit,
+        "WIREWATCH_ROBOTS_TTL": options.robots_ttl,
         # Handlers are the caller's (scheduler.logs); progress is our own line (see _report_progress).
         "LOG_INSTALL_ROOT_HANDLER": False,
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.UnsafeDestinationMiddleware": 40,  # before robots.txt is fetched
+            # robots.txt kept for every crawl of the process, not fetched again by each (Scrapy's is per crawler).
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots.SharedRobotsTxtMiddleware": 100,
             "crawler.hostlimit.HostLimitMiddleware": 950,
             # Last before the download: checks the breaker once the host's slot is free, and pauses
             # for Retry-After while holding that slot (the retry keeps it, see hostlimit.SLOT_META).
@@ -159,6 +168,7 @@ class CrawlSession:
         self.pool = create_pool(options.dsn, min_size=1, max_size=options.ingest_workers + 2, name="crawl")
         self.runner = AsyncCrawlerRunner(scrapy_settings(options))
         self.workers = ThreadPoolExecutor(options.ingest_workers, thread_name_prefix="ingest")
+        self.extract = TimedExtractor(options.extract_timeout)  # a worker process per ingest thread
         self.host_limiter = HostLimiter(options.per_domain_concurrency)
         self.tally: Counter = Counter()
         self.tally_lock = threading.Lock()
@@ -196,7 +206,8 @@ class CrawlSession:
             context = CrawlContext(
                 outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
                 count=_counter(self.pool, run_id, self.tally, self.tally_lock),
-                ingest=_ingester(self.pool, target, self.tally, self.tally_lock, self.options.db_retry_seconds),
+                ingest=_ingester(self.pool, target, self.tally, self.tally_lock, self.options.db_retry_seconds,
+                                 self.extract),
                 validators={v.url: SourceState(v.etag, v.last_modified, v.body_sha256) for v in known.values()},
                 host_limiter=self.host_limiter, workers=self.workers,
             )
@@ -249,6 +260,7 @@ class CrawlSession:
 
     def close(self) -> None:
         self.workers.shutdown(wait=True)
+        self.extract.close()
         self.pool.close()
 
 
@@ -345,14 +357,15 @@ def _counter(pool, run_id: int, tally: Counter, lock: threading.Lock):
     return count
 
 
-def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock, retry_seconds: float = 0.0):
+def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock, retry_seconds: float = 0.0,
+              extract: Extractor = extract_article):
     def ingest(page: FetchedPage):
         deadline = time.monotonic() + retry_seconds
         pause = DB_RETRY_FIRST_PAUSE
         while True:
             try:
                 with pool.connection(timeout=max(1.0, min(10.0, retry_seconds))) as conn:
-                    result = ingest_page(conn, page, target)
+                    result = ingest_page(conn, page, target, extract)
                 break
             except psycopg.OperationalError as exc:
                 # The store is one transaction: retrying cannot double the article. A commit whose

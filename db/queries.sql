@@ -351,8 +351,9 @@ FROM articles a WHERE a.id = %(article_id)s AND a.copy_of IS NULL
 -- match one newly stored original against every watch in one statement; record one alert per
 -- watch and story (an update when the story was alerted on before and the watch wants updates)
 -- and enqueue one delivery per channel, in the transaction that stored the article. A story
--- counts as alerted on when an alert has the same story or its article is now a copy of this one
--- (an earlier original that arrived late). The unique indexes make a racing insert a no-op.
+-- counts as alerted on when an alert has the same story, or its article is now in this story or a
+-- copy of this one (an earlier original that arrived late, and then the story its copy was not
+-- in). The unique indexes make a racing insert a no-op.
 WITH article AS (
     SELECT a.id, a.outlet, a.language, a.search, a.search_cjk,
            coalesce(a.story_id, a.id) AS story_id  -- NULL until a second report joins the story
@@ -361,7 +362,8 @@ WITH article AS (
 ), matched AS (
     SELECT w.id AS watch_id, w.updates, w.mode, w.daily_at, w.time_zone, a.id AS article_id, a.story_id,
            EXISTS (SELECT 1 FROM alerts p JOIN articles pa ON pa.id = p.article_id
-                   WHERE p.watch_id = w.id AND (p.story_id = a.story_id OR pa.copy_of = a.id)) AS seen
+                   WHERE p.watch_id = w.id
+                     AND (p.story_id = a.story_id OR pa.story_id = a.story_id OR pa.copy_of = a.id)) AS seen
     FROM watches w CROSS JOIN article a
     -- bigram-indexed (Japanese) articles match the watch's bigram query (0008), others as before
     WHERE CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ w.query_cjk, false)
@@ -495,10 +497,12 @@ DELETE FROM article_bands WHERE article_id = %(article_id)s
 
 -- story_candidates --
 -- originals within the window around a time whose event vector has one of the probe terms
--- (GIN probes): the most shared probe terms first
+-- (GIN probes): the most shared probe terms first. An original that became a copy (an earlier
+-- original arrived late) no longer counts: its new original stands for the text, in its story.
 SELECT v.article_id, a.story_id, v.terms, v.weights
 FROM story_vectors v JOIN articles a ON a.id = v.article_id
 WHERE v.terms && %(probe)s::bigint[]
+  AND a.copy_of IS NULL
   AND v.at BETWEEN %(around)s::timestamptz - %(window)s AND %(around)s::timestamptz + %(window)s
   AND v.article_id <> %(id)s
 ORDER BY cardinality(ARRAY(SELECT unnest(v.terms) INTERSECT SELECT unnest(%(probe)s::bigint[]))) DESC, v.article_id
@@ -655,99 +659,127 @@ FROM articles
 VACUUM (ANALYZE) articles, article_bands
 
 -- search_page --
--- one page of a web-search query (db/search.py): a matching copy shows as its original once unless
--- expand; ranked by relevance weighted by recency, or by date; the query is a parameter, never
--- spliced, and websearch_to_tsquery accepts any text. Snippets (ts_headline, costly) only for
--- the page's rows; matched terms between chr(2) and chr(3)
+-- one page of a web-search query (db/search.py `search`; the match: archive_match, 0009) over a
+-- bounded pool: the newest %(pool)s matching articles (the date index walked, or the GIN indexes'
+-- bitmap and a top-N sort: the planner's choice), so that a term found in half the archive costs
+-- about what a rare one does. A matching copy shows as its original once unless expand.
+-- Relevance (weighted by recency) ranks the pool. Date order is exact for the results dated after
+-- the pool's oldest article (`complete` of them; every result of a pool that was not cut): a copy
+-- is never older than its original, so no result of that span can be missing from the pool.
+-- The query is a parameter, never spliced, and websearch_to_tsquery accepts any text. Snippets
+-- (costly) only for the page's rows, matched terms between chr(2) and chr(3). `pooled` equal to
+-- %(pool)s means the pool was cut.
 WITH q AS (
     SELECT websearch_to_tsquery('english', %(query)s) AS en,
            websearch_to_tsquery('simple', %(query)s) AS simple,
            %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
-), hits AS (
-    SELECT CASE WHEN %(expand)s THEN a.id ELSE coalesce(a.copy_of, a.id) END AS shown,
-           CASE WHEN a.search_cjk IS NOT NULL THEN ts_rank_cd(a.search_cjk, q.cjk, 32)
-                ELSE ts_rank_cd(a.search, CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32) END AS rank
-    FROM articles a, q
-    -- one arm per column and configuration, each served by its GIN index
-    WHERE ((a.search_cjk IS NOT NULL AND a.search_cjk @@ q.cjk)
-           OR (a.search_cjk IS NULL AND a.language LIKE 'en%%' AND a.search @@ q.en)
-           OR (a.search_cjk IS NULL AND (a.language IS NULL OR a.language NOT LIKE 'en%%') AND a.search @@ q.simple))
-      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-      AND (%(language)s::text IS NULL OR a.language = %(language)s)
-      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+), pool AS MATERIALIZED (
+    SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at
+    FROM articles a
+    WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                        %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
+    ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    LIMIT %(pool)s
 ), shown AS (
-    SELECT h.shown AS id, max(h.rank) AS rank, count(*) OVER () AS total
-    FROM hits h GROUP BY h.shown
+    SELECT CASE WHEN %(expand)s THEN p.id ELSE coalesce(p.copy_of, p.id) END AS id,
+           max(CASE WHEN %(by_date)s THEN 0  -- no ranking for date order
+                    WHEN r.search_cjk IS NOT NULL THEN ts_rank_cd(r.search_cjk, q.cjk, 32)
+                    ELSE ts_rank_cd(r.search, CASE WHEN r.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32)
+               END) AS rank
+    FROM pool p JOIN articles r ON r.id = p.id, q
+    GROUP BY 1
 ), page AS (
     SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of, a.story_id,
-           a.wire_service, s.rank, s.total,
+           a.wire_service, s.rank, coalesce(a.published_at, a.fetched_at) AS at, count(*) OVER () AS shown_total,
+           count(*) FILTER (WHERE coalesce(a.published_at, a.fetched_at) > (SELECT min(at) FROM pool)) OVER ()
+               AS complete,
            -- recency: full weight today, half at 30 days, a third at 60 ...
            s.rank * (1 + 1 / (1 + greatest(0, extract(epoch FROM now() - coalesce(a.published_at, a.fetched_at)))
                                   / 2592000.0)) AS score
     FROM shown s JOIN articles a ON a.id = s.id
-    ORDER BY CASE WHEN %(by_date)s THEN coalesce(a.published_at, a.fetched_at) END DESC NULLS LAST,
-             score DESC, coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    ORDER BY CASE WHEN %(by_date)s THEN coalesce(a.published_at, a.fetched_at) END DESC NULLS LAST, score DESC,
+             coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT p.id, p.url, p.outlet, p.title, p.published_at, p.fetched_at, p.language, p.copy_of, p.story_id,
-       p.wire_service, p.rank, p.score::float8 AS score, p.total,
+       p.wire_service, p.rank, p.score::float8 AS score, p.shown_total, p.complete, c.pooled,
        CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, %(cjk_terms)s, chr(2), chr(3), 120)
-       ELSE ts_headline(CASE WHEN p.language LIKE 'en%%' THEN 'english'::regconfig ELSE 'simple'::regconfig END,
-                   a.text, CASE WHEN p.language LIKE 'en%%' THEN q.en ELSE q.simple END,
-                   'StartSel=' || chr(2) || ', StopSel=' || chr(3)
-                   || ', MaxWords=28, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "') END AS snippet
-FROM page p JOIN articles a ON a.id = p.id, q
-ORDER BY CASE WHEN %(by_date)s THEN coalesce(p.published_at, p.fetched_at) END DESC NULLS LAST,
-         p.score DESC, coalesce(p.published_at, p.fetched_at) DESC, p.id DESC
+            WHEN strpos(near.snippet, chr(2)) > 0 THEN near.snippet
+            ELSE ts_headline(h.config, a.text, h.query, h.options) END AS snippet
+-- one row with NULLs (and `pooled`) when the page is empty: db/search.py sees whether the pool was cut
+FROM (SELECT count(*) AS pooled FROM pool) c
+     LEFT JOIN (page p JOIN articles a ON a.id = p.id) ON true, q,
+     LATERAL (SELECT CASE WHEN p.language LIKE 'en%%' THEN 'english'::regconfig ELSE 'simple'::regconfig END AS config,
+                     CASE WHEN p.language LIKE 'en%%' THEN q.en ELSE q.simple END AS query,
+                     'StartSel=' || chr(2) || ', StopSel=' || chr(3)
+                     || ', MaxWords=28, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "' AS options) h,
+     -- the words' neighbourhood first (text_window, 0009); the whole text when that marks nothing
+     LATERAL (SELECT CASE WHEN a.search_cjk IS NULL
+                          THEN ts_headline(h.config, text_window(a.text, %(cjk_terms)s, 1500), h.query, h.options)
+                     END AS snippet) near
+ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
+
+-- search_estimate --
+-- the planner's estimate of the matching articles, for a total when the pool was cut (db/search.py)
+EXPLAIN (FORMAT JSON) SELECT 1 FROM articles a
+WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                    %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
+
+-- matching_originals --
+-- every result of a query, an original standing for its matching copies, in search_page's date order
+SELECT o.id
+FROM (SELECT DISTINCT coalesce(a.copy_of, a.id) AS id
+      FROM articles a
+      WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                          %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)) m
+JOIN articles o ON o.id = m.id
+ORDER BY coalesce(o.published_at, o.fetched_at) DESC, o.id DESC
+LIMIT %(limit)s
 
 -- story_page --
 -- stories (reports of one event with their copies; an article no other report joined is a story
--- of its own) with an article matching the query (every story when the query is NULL), newest first
-WITH q AS (
-    SELECT websearch_to_tsquery('english', %(query)s) AS en,
-           websearch_to_tsquery('simple', %(query)s) AS simple,
-           %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
-), hits AS (
-    SELECT DISTINCT coalesce(a.story_id, a.copy_of, a.id) AS story
-    FROM articles a, q
-    WHERE (%(query)s::text IS NULL
-           OR CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ q.cjk, false)
-                   ELSE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END END)
-      AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-      AND (%(language)s::text IS NULL OR a.language = %(language)s)
-      AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-      AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+-- of its own) with an article matching the query (every story when the query is NULL), newest
+-- first, from the newest %(pool)s matching articles: a story first published after the oldest of
+-- them cannot be missing, so the first `complete` stories are exact (db/search.py grows the pool
+-- until they hold the page). One row of NULLs with `pooled` when the page is empty.
+WITH pool AS MATERIALIZED (
+    SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at
+    FROM articles a
+    WHERE CASE WHEN %(query)s::text IS NULL  -- every article, with the filters
+               THEN archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                                   %(outlet)s, %(language)s, %(since)s, %(until)s)
+               ELSE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                                  %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s) END
+    ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    LIMIT %(pool)s
+), page AS (
+    SELECT h.story AS story_id,
+           min(coalesce(a.published_at, a.fetched_at)) AS first_published,
+           (count(*) FILTER (WHERE a.copy_of IS NULL))::int AS reports,
+           (count(*) FILTER (WHERE a.copy_of IS NOT NULL))::int AS copies,
+           array_agg(DISTINCT a.outlet ORDER BY a.outlet) AS outlets,
+           (array_agg(a.title ORDER BY a.copy_of IS NOT NULL, coalesce(a.published_at, a.fetched_at), a.id))[1] AS title,
+           array_agg(a.id ORDER BY coalesce(a.published_at, a.fetched_at), a.id) FILTER (WHERE a.copy_of IS NULL)
+               AS originals,
+           sum(CASE WHEN min(coalesce(a.published_at, a.fetched_at)) > (SELECT min(at) FROM pool) THEN 1 END)
+               OVER () AS complete
+    FROM (SELECT DISTINCT story FROM pool) h JOIN articles a
+      ON a.story_id = h.story OR (a.story_id IS NULL AND (a.id = h.story OR a.copy_of = h.story))
+    GROUP BY h.story
+    ORDER BY first_published DESC, h.story DESC
+    LIMIT %(limit)s OFFSET %(offset)s
 )
-SELECT h.story AS story_id,
-       min(coalesce(a.published_at, a.fetched_at)) AS first_published,
-       (count(*) FILTER (WHERE a.copy_of IS NULL))::int AS reports,
-       (count(*) FILTER (WHERE a.copy_of IS NOT NULL))::int AS copies,
-       array_agg(DISTINCT a.outlet ORDER BY a.outlet) AS outlets,
-       (array_agg(a.title ORDER BY a.copy_of IS NOT NULL, coalesce(a.published_at, a.fetched_at), a.id))[1] AS title,
-       array_agg(a.id ORDER BY coalesce(a.published_at, a.fetched_at), a.id) FILTER (WHERE a.copy_of IS NULL) AS originals
-FROM hits h JOIN articles a
-  ON a.story_id = h.story OR (a.story_id IS NULL AND (a.id = h.story OR a.copy_of = h.story))
-GROUP BY h.story
-ORDER BY first_published DESC, h.story DESC
-LIMIT %(limit)s OFFSET %(offset)s
+SELECT p.*, c.pooled
+FROM (SELECT count(*) AS pooled FROM pool) c LEFT JOIN page p ON true
+ORDER BY p.first_published DESC, p.story_id DESC
 
 -- coverage_by_day --
 -- articles matching a query (copies included: each outlet that carried it) per UTC day and outlet
-WITH q AS (
-    SELECT websearch_to_tsquery('english', %(query)s) AS en,
-           websearch_to_tsquery('simple', %(query)s) AS simple,
-           %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
-)
 SELECT (coalesce(a.published_at, a.fetched_at) AT TIME ZONE 'UTC')::date AS day, a.outlet,
        count(*)::int AS articles
-FROM articles a, q
-WHERE CASE WHEN a.search_cjk IS NOT NULL THEN coalesce(a.search_cjk @@ q.cjk, false)
-           ELSE a.search @@ CASE WHEN a.language LIKE 'en%%' THEN q.en ELSE q.simple END END
-  AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
-  AND (%(language)s::text IS NULL OR a.language = %(language)s)
-  AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
-  AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+FROM articles a
+WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                    %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
 GROUP BY 1, 2
 ORDER BY 1, 2
 

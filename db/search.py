@@ -7,6 +7,7 @@ reach SQL as text. `as_record()` is the stable JSON shape of each row (README "S
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,30 @@ from db.queries import QUERIES
 # ts_headline wraps each matched term between these two characters (never found in article text).
 MARK_START, MARK_END = "\x02", "\x03"
 SORTS = ("relevance", "date")
+# Relevance ranks the newest RANK_POOL matching articles (bench/search.py: a page costs the same
+# for a term in half the archive as for a rare one); date order pages through every match.
+RANK_POOL = 1000
+# websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
+# 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
+# letters and digits, wider than the parser's own notion of a word on purpose.
+MAX_NEGATIONS = 32
+_WORDS_RE = re.compile(r"[^\W_]+")
+
+
+def query_problem(query: str) -> str | None:
+    """Why PostgreSQL's web-search parser cannot take `query` (its driver cannot send it, or the
+    parser fails instead of matching nothing), or None. Checked by `Filters` and, for a message
+    naming the parameter, by watches, `wirewatch search` and the API; every other string parses,
+    at worst to a query that matches nothing."""
+    if "\x00" in query:
+        return "contains a NUL character"
+    try:
+        query.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line: lone surrogates
+        return "not valid UTF-8 text"
+    if any(gap.count("-") > MAX_NEGATIONS for gap in _WORDS_RE.split(query)):
+        return f"more than {MAX_NEGATIONS} '-' in a row with no word between them"
+    return None
 
 
 @dataclass(frozen=True)
@@ -32,8 +57,13 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.query is not None and (problem := query_problem(self.query)):
+            raise ValueError(f"query: {problem}")
+
     def params(self) -> dict[str, Any]:
-        # the same query over the bigram column of Japanese articles, and the terms its snippets mark
+        # the same query over the bigram column of Japanese articles, and its positive terms (lower-case,
+        # NFKC): what Japanese snippets mark and where text_window (0009) looks for the snippet
         cjk, cjk_terms = bigrams.build_query(self.query)
         return {"query": self.query, "outlet": self.outlet, "language": self.language, "since": self.since,
                 "until": self.until, "cjk": cjk, "cjk_terms": cjk_terms}
@@ -53,9 +83,14 @@ class Hit:
     wire_service: str | None
     rank: float
     score: float
-    total: int  # rows the whole query has (every page)
+    shown_total: int  # results the pool holds (every page)
+    complete: int  # of those, the ones date order places exactly (all when the pool was not cut)
+    pooled: int  # matching articles in the pool
     snippet: str  # matched terms between MARK_START and MARK_END
     copies: list[CopyRow] = field(default_factory=list)
+    total: int = 0  # results of the whole query: exact, or estimated when not total_exact
+    total_exact: bool = True
+    more: bool = False  # a page follows this one
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -76,6 +111,8 @@ class Story:
     outlets: list[str]
     title: str
     originals: list[int]
+    complete: int | None = None  # stories of the pool whose place is exact (story_page)
+    pooled: int = 0  # matching articles the pool held
 
     def as_record(self) -> dict[str, Any]:
         return {"story": self.story_id, "first_published": self.first_published, "reports": self.reports,
@@ -135,21 +172,63 @@ class RawPageRow(RawPage):
 
 
 def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance", expand: bool = False,
-           limit: int = 20, offset: int = 0) -> list[Hit]:
-    """One page of hits, each original with its copies attached (`expand`: copies as rows too)."""
+           limit: int = 20, offset: int = 0, rank_pool: int = RANK_POOL) -> list[Hit]:
+    """One page of hits, each original with its copies attached (`expand`: copies as rows too).
+
+    Relevance ranks the newest `rank_pool` matching articles: past them a page is empty and the
+    total is PostgreSQL's estimate (`total_exact` False). Date order grows the pool until it
+    holds the page, so it reaches every match.
+    """
     if sort not in SORTS:
         raise ValueError(f"sort: expected one of {', '.join(SORTS)}, got {sort!r}")
-    with conn.cursor(row_factory=class_row(Hit)) as cur:
-        hits = cur.execute(QUERIES["search_page"], filters.params() | {
-            "expand": expand, "by_date": sort == "date", "limit": limit, "offset": offset}).fetchall()
+    params = filters.params() | {"expand": expand, "by_date": sort == "date", "limit": limit + 1, "offset": offset}
+    pool = rank_pool if sort == "relevance" else max(rank_pool, (offset + limit + 1) * 5 // 4)
+    while True:
+        with conn.cursor(row_factory=class_row(Hit)) as cur:
+            rows = cur.execute(QUERIES["search_page"], params | {"pool": pool}).fetchall()
+        hits = [h for h in rows if h.id is not None]
+        cut = rows[0].pooled == pool
+        if sort == "relevance" or not cut or (hits and hits[0].complete > offset + limit):
+            break
+        pool *= 4  # date order: the pool ran out before the page did
+    more = len(hits) > limit
+    hits = hits[:limit]
+    if not hits:
+        return []
+    first = hits[0]
+    total, exact = first.shown_total, not cut
+    if cut:  # the matches the planner expects, folded in the pool's proportion
+        total = max(first.shown_total, round(_estimated_matches(conn, filters) * first.shown_total / first.pooled))
     copies = copies_of(conn, [h.id for h in hits if h.copy_of is None])
-    return [Hit(**{**h.__dict__, "copies": copies.get(h.id, [])}) for h in hits]
+    return [Hit(**{**h.__dict__, "copies": copies.get(h.id, []), "total": total, "total_exact": exact,
+                   "more": more}) for h in hits]
 
 
-def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offset: int = 0) -> list[Story]:
-    """Stories with a matching article (every story when `filters.query` is None), newest first."""
-    with conn.cursor(row_factory=class_row(Story)) as cur:
-        return cur.execute(QUERIES["story_page"], filters.params() | {"limit": limit, "offset": offset}).fetchall()
+def matching_originals(conn: psycopg.Connection, filters: Filters, *, limit: int | None = None) -> list[int]:
+    """Every result of a query in date order (an original stands for its matching copies), at most
+    `limit`: what `wirewatch export` writes, in one statement whatever the number of matches."""
+    rows = conn.execute(QUERIES["matching_originals"], filters.params() | {"limit": limit}).fetchall()
+    return [i for (i,) in rows]
+
+
+def _estimated_matches(conn: psycopg.Connection, filters: Filters) -> int:
+    plan = conn.execute(QUERIES["search_estimate"], filters.params()).fetchone()[0]
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offset: int = 0,
+            pool: int = RANK_POOL) -> list[Story]:
+    """Stories with a matching article (every story when `filters.query` is None), newest first,
+    found among the newest matching articles (a pool grown until it holds the page)."""
+    pool = max(pool, (offset + limit) * 5 // 4)
+    while True:
+        with conn.cursor(row_factory=class_row(Story)) as cur:
+            rows = cur.execute(QUERIES["story_page"], filters.params() | {
+                "limit": limit, "offset": offset, "pool": pool}).fetchall()
+        found = [s for s in rows if s.story_id is not None]
+        if rows[0].pooled < pool or (found and (found[0].complete or 0) >= offset + limit):
+            return found
+        pool *= 4
 
 
 def coverage(conn: psycopg.Connection, filters: Filters) -> list[CoverageDay]:

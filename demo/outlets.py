@@ -16,6 +16,7 @@ class _Section:
 class _DemoOutlet:
     site: str
     title: str
+    language: str = "en"
     wire: bool = False
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
@@ -50,6 +51,24 @@ DEMO_OUTLETS: tuple[_DemoOutlet, ...] = (
         "The Asahi Shimbun AJW (demo replay)",
         sections=(_Section("/ajw/international/", r"/ajw/articles/[0-9]+$"),),
     ),
+    # Japanese: Kyodo's own report, republished by two regional papers (both fictional); the
+    # Hokkaido paper's site is Shift_JIS, its pages declaring it only in a <meta> tag.
+    _DemoOutlet(
+        "kyodo-ja",
+        "共同通信 Kyodo News, Japanese service (demo replay)",
+        language="ja",
+        wire=True,
+        sitemaps=("/sitemap-news.xml",),
+        sitemap_since="2023-12-01",
+    ),
+    _DemoOutlet("shiretoko", "知床日報 (fictional Hokkaido paper, demo replay)", language="ja",
+                feeds=("/rss/news.rdf",)),
+    _DemoOutlet(
+        "saikai",
+        "西海日日新聞 (fictional Nagasaki paper, demo replay)",
+        language="ja",
+        sections=(_Section("/news/world/", r"/news/world/[0-9]{8}-[0-9]+\.html$"),),
+    ),
 )
 
 
@@ -72,7 +91,7 @@ def outlets_toml(bases: dict[str, str], interval: str = "10m") -> str:
             f"name = {_q('demo-' + o.site)}",
             f"title = {_q(o.title)}",
             f"homepage = {_q(base + '/')}",
-            'language = "en"',
+            f"language = {_q(o.language)}",
             f"wire = {'true' if o.wire else 'false'}",
             f"interval = {_q(interval)}",
         ]

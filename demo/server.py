@@ -28,6 +28,7 @@ LOG_ENV = "WIREWATCH_DEMO_LOG"  # set to 1 to log one stderr line per request
 
 _PLACEHOLDER = re.compile(r"\{\{BASE(?::([a-z0-9_-]+))?\}\}")
 _UNKNOWN_BASE = "http://127.0.0.1:9"  # discard port: a link to a site that is not served
+_TEXT_SUFFIXES = (".html", ".htm", ".xml", ".rdf", ".txt")
 
 _NOT_FOUND = (
     '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
@@ -46,11 +47,21 @@ def _xml_type(head: bytes) -> str:
     return "application/xml"
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def content_type(path: Path, body: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        return "text/html; charset=utf-8"
-    if suffix == ".xml":
+        # A page in a legacy encoding (Shift_JIS, EUC-JP) goes out without a charset, as many
+        # Japanese CMSs send it: only its <meta> says what it is.
+        return "text/html; charset=utf-8" if _is_utf8(body) else "text/html"
+    if suffix in (".xml", ".rdf"):
         return _xml_type(body[:1024])
     if suffix == ".txt":
         return "text/plain; charset=utf-8"
@@ -91,7 +102,11 @@ class _Site:
                 try:
                     body = _PLACEHOLDER.sub(self._base_for, body.decode("utf-8")).encode("utf-8")
                 except UnicodeDecodeError:
-                    pass  # binary file: served as is
+                    if path.suffix.lower() in _TEXT_SUFFIXES:
+                        # Shift_JIS or EUC-JP: the placeholder is ASCII, and latin-1 maps bytes
+                        # one to one, so the page's own bytes pass through unchanged.
+                        body = _PLACEHOLDER.sub(self._base_for, body.decode("latin-1")).encode("latin-1")
+                    # else a binary file: served as is
                 etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
                 hit = (body, content_type(path, body), etag, int(path.stat().st_mtime))
                 self._cache[path] = hit

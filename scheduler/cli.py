@@ -90,13 +90,36 @@ def cli(ctx: click.Context, config_file: Path | None, outlets_path: Path | None,
     ctx.obj = State(config)
 
 
+def database_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A command-line value PostgreSQL can take as text. Bytes that are not UTF-8 reach Python's
+    argv as lone surrogates, which the driver cannot encode (a traceback, not an error line)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter("not valid UTF-8 text (check the terminal's encoding)") from None
+    if "\x00" in value:
+        raise click.BadParameter("contains a NUL character")
+    return value
+
+
+def search_query(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """QUERY of search and export: text PostgreSQL's web-search parser takes."""
+    from alerts.spec import query_problem
+
+    if problem := query_problem(value):
+        raise click.BadParameter(problem)
+    return value
+
+
 def search_filters(func):
     """--outlet --since --until --lang, shared by search and export."""
     for option in reversed([
-        click.option("--outlet", help="Only this outlet."),
+        click.option("--outlet", callback=database_text, help="Only this outlet."),
         click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD[ HH:MM:SS], UTC)."),
         click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC)."),
-        click.option("--lang", help="Language code, e.g. en."),
+        click.option("--lang", callback=database_text, help="Language code, e.g. en."),
     ]):
         func = option(func)
     return func
@@ -189,7 +212,7 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", callback=search_query)
 @search_filters
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True,
               help="Relevance (weighted by recency) or newest first.")
@@ -216,7 +239,7 @@ def search(state: State, query: str, outlet: str | None, since: datetime | None,
         raise click.UsageError("--with-copies and --stories exclude each other")
     dsn = state.archive()
     with connect(dsn) as conn:
-        rows, columns = search_rows(conn, query, outlet=outlet, language=lang, since=_utc(since),
+        rows, columns, count = search_rows(conn, query, outlet=outlet, language=lang, since=_utc(since),
                                     until=_utc(until), limit=limit, offset=offset, with_copies=with_copies,
                                     stories=stories, sort=sort, color=fmt == "table" and sys.stdout.isatty())
     if fmt != "table":
@@ -229,6 +252,8 @@ def search(state: State, query: str, outlet: str | None, since: datetime | None,
     click.echo(render_rows(rows, fmt, columns=columns), nl=False)
     if not rows and fmt == "table":
         click.echo(f"No article matches {query!r}.", err=True)
+    elif count and fmt == "table":
+        click.echo(count, err=True)
 
 
 @cli.command()
@@ -257,7 +282,7 @@ def show(state: State, article_id: int, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("query")
+@click.argument("query", callback=search_query)
 @search_filters
 @click.option("--with-copies/--originals-only", default=True, show_default=True,
               help="Export the syndicated copies of each original too.")

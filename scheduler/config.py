@@ -5,7 +5,9 @@ Built once by the CLI; lower layers receive plain values taken from it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
@@ -59,7 +61,9 @@ class Config:
     per_domain_concurrency: int = 2
     download_timeout: float = 30.0
     max_page_bytes: int = 10 * 1024 * 1024
+    extract_timeout: float = 20.0  # seconds one page's extraction may take (crawler.extract_worker)
     obey_robots: bool = True
+    robots_ttl: float = 24 * 3600.0  # seconds a site's robots.txt is reused by every crawl (crawler.robots)
     # CIDR networks the crawler may reach although not public (crawler.safety); none by default.
     allowed_networks: tuple[str, ...] = ()
     dedupe_window: timedelta = timedelta(days=3)
@@ -102,13 +106,24 @@ class Config:
         return out
 
 
+# Upper bounds keep a typo (an extra zero run, TOML's inf) from overflowing timedelta or a C int
+# in a library after the daemon has started.
+MAX_INT = 2**31 - 1
+MAX_NUMBER = 1e9
+# Control characters (NUL, CR, LF) would split a User-Agent header or a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+
+
 # key in the config file ("section.key") -> (Config field, parser)
 def _positive_int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, str) and v.strip().isdigit()):
+    if isinstance(v, bool) or not isinstance(v, int) and not (isinstance(v, str) and v.strip().isascii()
+                                                                and v.strip().isdigit()):
         raise ValueError(f"expected a positive integer, got {v!r}")
     n = int(v)
-    if n <= 0:
-        raise ValueError(f"expected a positive integer, got {v!r}")
+    if not 0 < n <= MAX_INT:
+        raise ValueError(f"expected a positive integer up to {MAX_INT}, got {v!r}")
     return n
 
 
@@ -117,8 +132,8 @@ def _positive_float(v: Any) -> float:
         n = float(v)
     except (TypeError, ValueError):
         raise ValueError(f"expected a number of seconds, got {v!r}") from None
-    if n <= 0 or isinstance(v, bool):
-        raise ValueError(f"expected a positive number, got {v!r}")
+    if not 0 < n <= MAX_NUMBER or isinstance(v, bool):  # NaN fails both comparisons
+        raise ValueError(f"expected a positive number up to {MAX_NUMBER:.0e}, got {v!r}")
     return n
 
 
@@ -133,7 +148,20 @@ def _bool(v: Any) -> bool:
 def _string(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError(f"expected a non-empty string, got {v!r}")
+    if _CONTROL.search(v):
+        raise ValueError(f"contains a control character: {v!r}")
     return v.strip()
+
+
+def _host(v: Any) -> str:
+    """An address to listen on: an IP address or a host name."""
+    s = _string(v)
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        if not _HOST_NAME.match(s):
+            raise ValueError(f"expected an IP address or a host name, got {v!r}") from None
+    return s
 
 
 def _choice(*allowed: str):
@@ -166,13 +194,23 @@ def _networks(v: Any) -> tuple[str, ...]:
 
 
 def _days(v: Any) -> timedelta:
-    return timedelta(days=_positive_float(v))
+    days = _positive_float(v)
+    if days > 36500:
+        raise ValueError(f"expected at most 36500 days, got {v!r}")
+    return timedelta(days=days)
 
 
 def _dsn(v: Any) -> Secret:
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
     s = _string(v)
     if not s.startswith(("postgresql://", "postgres://")) and "=" not in s:
         raise ValueError("expected a postgresql:// URL or a key=value DSN")
+    try:
+        conninfo_to_dict(s)  # libpq's own parser: "a=b=c" or an unknown option fails here, not at connect
+    except ProgrammingError:  # its text may quote the password: not passed on
+        raise ValueError("not a valid DSN") from None
     return Secret(s)
 
 
@@ -187,7 +225,9 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "crawl.per_domain_concurrency": ("per_domain_concurrency", _positive_int),
     "crawl.download_timeout": ("download_timeout", _positive_float),
     "crawl.max_page_bytes": ("max_page_bytes", _positive_int),
+    "crawl.extract_timeout": ("extract_timeout", _positive_float),
     "crawl.obey_robots": ("obey_robots", _bool),
+    "crawl.robots_ttl": ("robots_ttl", _positive_float),
     "crawl.allowed_networks": ("allowed_networks", _networks),
     "dedupe.window_days": ("dedupe_window", _days),
     "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -196,8 +236,8 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "schedule.lease_seconds": ("lease_seconds", _positive_float),
     "schedule.shutdown_seconds": ("shutdown_seconds", _positive_float),
     "metrics.port": ("metrics_port", _port),
-    "metrics.address": ("metrics_address", _string),
-    "api.host": ("api_host", _string),
+    "metrics.address": ("metrics_address", _host),
+    "api.host": ("api_host", _host),
     "api.port": ("api_port", _port),
     "api.token": ("api_token", lambda v: Secret(_string(v))),
 }
@@ -244,6 +284,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     flat: dict[str, Any] = {}

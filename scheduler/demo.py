@@ -70,6 +70,7 @@ def _summarise(results, stored, elapsed: float) -> None:
                "  wirewatch search Lavrov --stories       # reports of one event grouped\n"
                "  wirewatch search Lavrov --with-copies\n"
                "  wirewatch search '\"northern territories\" -putin' --format json\n"
+               "  wirewatch search 北方領土               # Japanese: Kyodo's report, regional copies folded\n"
                "  psql \"$(wirewatch db url)\" -c 'SELECT id, outlet, title, copy_of FROM articles'\n"
                "  wirewatch demo --clean     # remove the demo outlets again")
 

@@ -34,7 +34,9 @@ def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
         per_domain_concurrency=config.per_domain_concurrency,
         download_timeout=config.download_timeout,
         max_page_bytes=config.max_page_bytes,
+        extract_timeout=config.extract_timeout,
         obey_robots=config.obey_robots,
+        robots_ttl=config.robots_ttl,
         allowed_networks=config.allowed_networks,
         dedupe_window=config.dedupe_window,
     )

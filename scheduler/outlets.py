@@ -21,6 +21,10 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# Control characters (NUL included, which PostgreSQL refuses in text) have no place in a title or URL.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# Beyond this a duration is a typo; it also keeps seconds within the database's integer columns.
+MAX_DURATION = timedelta(days=3650)
 
 OUTLET_FIELDS = {
     "name", "title", "homepage", "language", "wire", "interval", "feeds", "sitemaps",
@@ -142,14 +146,20 @@ def _string(entry: dict, field: str, where: _Where) -> str:
     value = entry.get(field)
     if not isinstance(value, str) or not value.strip():
         raise where.error(field, f"expected a non-empty string, got {value!r}")
+    if CONTROL_RE.search(value):
+        raise where.error(field, f"contains a control character: {value!r}")
     return value.strip()
 
 
 def _url(value: Any, field: str, where: _Where) -> str:
     if not isinstance(value, str):
         raise where.error(field, f"expected a URL string, got {value!r}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise where.error(field, f"expected an absolute http(s) URL, got {value!r} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or CONTROL_RE.search(value):
         raise where.error(field, f"expected an absolute http(s) URL, got {value!r}")
     return value
 
@@ -163,22 +173,33 @@ def _url_list(entry: dict, field: str, where: _Where) -> tuple[str, ...]:
 
 def _duration(value: Any, field: str, where: _Where) -> timedelta:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if value > MAX_DURATION.total_seconds():
+            raise where.error(field, f"at most {MAX_DURATION.days}d, got {value!r}")
         return timedelta(seconds=value)
     match = DURATION_RE.match(value) if isinstance(value, str) else None
     if not match:
         raise where.error(field, f"expected a duration such as '90s', '15m', '2h' or '1d', got {value!r}")
-    return timedelta(seconds=int(match[1]) * DURATION_UNITS[match[2]])
+    seconds = int(match[1]) * DURATION_UNITS[match[2]]
+    if seconds > MAX_DURATION.total_seconds():
+        raise where.error(field, f"at most {MAX_DURATION.days}d, got {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def _cron(value: Any, where: _Where) -> str | None:
     if value is None:
         return None
+    from datetime import datetime, timezone
+
     from apscheduler.triggers.cron import CronTrigger
 
+    if not isinstance(value, str):
+        raise where.error("cron", f"expected a crontab expression such as '*/15 * * * *', got {value!r}")
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        trigger = CronTrigger.from_crontab(value, timezone="UTC")
     except (TypeError, ValueError) as exc:
         raise where.error("cron", f"expected a crontab expression such as '*/15 * * * *', got {value!r} ({exc})") from None
+    if trigger.get_next_fire_time(None, datetime.now(timezone.utc)) is None:  # "0 0 30 2 *"
+        raise where.error("cron", f"{value!r} never fires")
     return value
 
 

@@ -18,7 +18,7 @@ import psycopg
 from db import search as archive
 from db.search import Filters
 
-Rows = tuple[list[dict[str, Any]], list[str]]  # rows, and the table's columns
+Rows = tuple[list[dict[str, Any]], list[str], str]  # rows, the table's columns, a line on how many there are
 EXPORT_BATCH = 500
 
 
@@ -31,13 +31,25 @@ def search_rows(
     if stories:
         return _story_rows(archive.stories(conn, filters, limit=limit, offset=offset))
     rows = []
-    for hit in archive.search(conn, filters, sort=sort, expand=with_copies, limit=limit, offset=offset):
+    hits = archive.search(conn, filters, sort=sort, expand=with_copies, limit=limit, offset=offset)
+    for hit in hits:
         record = hit.as_record()
         record["also_carried_by"] = [{k: _plain(v) for k, v in c.items()} for c in record["also_carried_by"]]
         record["also"] = _also(hit.copy_of, hit.copies)
         record["match"] = _highlight(hit.snippet, color)
         rows.append(record)
-    return rows, ["id", "published", "outlet", "title", "match", "also"]
+    return rows, ["id", "published", "outlet", "title", "match", "also"], _count_line(hits, offset)
+
+
+def _count_line(hits: list[archive.Hit], offset: int) -> str:
+    if not hits:
+        return ""
+    first = hits[0]
+    shown = f"results {offset + 1}-{offset + len(hits)}"
+    if first.total_exact:
+        return f"{shown} of {first.total:,}" + (" (--offset for more)" if first.more else "")
+    return (f"{shown} of about {first.total:,}: relevance ranks the newest {first.pooled:,} matching articles; "
+            "--sort date or --since/--until reach the others")
 
 
 def _also(copy_of: int | None, carried: list[archive.CopyRow]) -> str:
@@ -57,7 +69,7 @@ def _highlight(snippet: str, color: bool) -> str:
 
 def _story_rows(found: list[archive.Story]) -> Rows:
     rows = [s.as_record() | {"outlets": ", ".join(s.outlets)} for s in found]
-    return rows, ["story", "first_published", "reports", "copies", "outlets", "title"]
+    return rows, ["story", "first_published", "reports", "copies", "outlets", "title"], ""
 
 
 def show_article(conn: psycopg.Connection, article_id: int) -> str:
@@ -87,18 +99,15 @@ def show_article(conn: psycopg.Connection, article_id: int) -> str:
 
 
 def export_ids(conn: psycopg.Connection, filters: Filters, *, with_copies: bool, limit: int | None) -> Iterator[int]:
-    """Ids of a query's results, newest first, in batches; at most `limit`."""
-    offset = 0
-    while limit is None or offset < limit:
-        size = EXPORT_BATCH if limit is None else min(EXPORT_BATCH, limit - offset)
-        hits = archive.search(conn, filters, sort="date", limit=size, offset=offset)
-        for hit in hits:
-            yield hit.id
-            if with_copies:
-                yield from (c.id for c in hit.copies)
-        if len(hits) < size:
-            return
-        offset += size
+    """Ids of a query's results, newest first (each original followed by its copies with `with_copies`);
+    at most `limit` originals."""
+    ids = archive.matching_originals(conn, filters, limit=limit)
+    for start in range(0, len(ids), EXPORT_BATCH):
+        batch = ids[start:start + EXPORT_BATCH]
+        copies = archive.copies_of(conn, batch) if with_copies else {}
+        for original in batch:
+            yield original
+            yield from (c.id for c in copies.get(original, []))
 
 
 def export(conn: psycopg.Connection, ids: list[int], fmt: str, out: BinaryIO) -> int:

@@ -92,6 +92,21 @@ def test_an_original_arriving_late_takes_over_its_copies(conn) -> None:
     assert {c.outlet for c in copies} == {"japantoday", "japantimes"}
 
 
+def test_a_late_original_finds_the_story_its_copy_was_not_in(conn) -> None:
+    """A copy arrives first (an original then, in no story), its original next (taking it over),
+    the other agency's report last: all three in one story, whatever the copy's vector says."""
+    copy = store(conn, "japantoday", "https://japantoday.example/late", "Disputes over", ["TOKYO", *KYODO],
+                 T0 + timedelta(hours=3))
+    original = store(conn, "kyodo", ORIGINAL_URL + "-late", "Lavrov says", KYODO, T0 + timedelta(hours=1))
+    assert original.became_original
+    other = store(conn, "jiji", "https://jiji.example/late", "Russian Foreign Minister Says No Territorial Dispute",
+                  JIJI, T0 + timedelta(hours=2))
+    assert other.copy_of is None
+    rows = [articles.get_article(conn, r.article_id) for r in (copy, original, other)]
+    assert rows[0].copy_of == original.article_id
+    assert rows[0].story_id is not None and len({r.story_id for r in rows}) == 1, [r.story_id for r in rows]
+
+
 def test_a_wire_service_wins_a_tie(conn) -> None:
     copy = store(conn, "japantoday", "https://japantoday.example/a", "Disputes over", KYODO)
     wire = store(conn, "kyodo", ORIGINAL_URL, "Lavrov says", KYODO)

@@ -81,3 +81,25 @@ def test_compose_wires_the_daemon_to_postgres_and_its_mounted_config() -> None:
     tomllib.loads(config_file.read_text(encoding="utf-8"))
     config = load_config(env={"WIREWATCH_HOME": "/tmp/unused"}, config_file=config_file)
     assert str(config.metrics_port) in daemon["expose"][0]
+
+
+def reliability_tests() -> list[tuple[str, str]]:
+    """(file, test) of every entry in the test column of README "Reliability"."""
+    section = README.split("\n## Reliability\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| fault")]
+    entries = [(row, cell) for row in rows for cell in re.findall(r"`([^`]+)`", row.rstrip(" |").rsplit(" | ", 1)[1])]
+    assert entries, "no tests found in the Reliability table"
+    for row, cell in entries:
+        assert "::" in cell, f"name the test, not only the file: {cell!r} in {row[:60]!r}"
+    return [tuple(cell.split("::", 1)) for _, cell in entries]
+
+
+@pytest.mark.parametrize("path, test", reliability_tests(), ids=lambda v: v)
+def test_every_test_the_reliability_table_names_exists(path: str, test: str) -> None:
+    import ast
+
+    file = ROOT / (path if path.startswith("tests/") else f"tests/{path}")
+    assert file.is_file(), path
+    defined = {node.name for node in ast.walk(ast.parse(file.read_text(encoding="utf-8")))
+               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+    assert test.split("[", 1)[0] in defined, f"{path} has no {test}"

@@ -138,11 +138,12 @@ def test_three_daemons_share_the_outlets(replay, cli_env, dsn: str, tmp_path: Pa
         _wait(lambda: query("SELECT min(n) FROM (SELECT count(*) AS n FROM crawl_runs WHERE outlet = ANY(%s) "
                             "GROUP BY outlet) r", (demo,))[0][0] >= 2, 90 - (time.monotonic() - first_round) + 30,
               "a second round")
-        runs = query("SELECT outlet, started_at, owner FROM crawl_runs WHERE outlet = ANY(%s) ORDER BY outlet, "
-                     "started_at", (demo,))
-        for (o1, t1, _), (o2, t2, owner2) in zip(runs, runs[1:]):
+        runs = query("SELECT outlet, started_at, owner, status, error FROM crawl_runs WHERE outlet = ANY(%s) "
+                     "ORDER BY outlet, started_at", (demo,))
+        for (o1, t1, *first), (o2, t2, *second) in zip(runs, runs[1:]):
             if o1 == o2:
-                assert t2 - t1 >= timedelta(seconds=25), f"{o1} crawled twice within one interval: {t1}, {t2}"
+                assert t2 - t1 >= timedelta(seconds=25), \
+                    f"{o1} crawled twice within one interval: {t1} {first}, {t2} {second}"
         assert {pid_of(r[2]) for r in runs if r[2]} - {victim.pid} , "survivors crawled"
         assert query("SELECT count(*), count(DISTINCT url) FROM articles")[0] == (len(STORED), len(STORED))
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from scheduler.outlets import OutletsError, bundled_outlets_path, load_outlets, parse_outlets
 
 REQUIRED_OUTLETS = {"jiji", "kyodo", "asahi-ajw", "japantoday", "japantimes", "thediplomat", "mainichi", "nhk-world"}
+JAPANESE_OUTLETS = {"jiji-ja", "kyodo-ja", "asahi-ja", "nhk-ja", "mainichi-ja"}
 
 GOOD = """
 [[outlet]]
@@ -31,11 +33,22 @@ drop = [".comments"]
 
 def test_bundled_outlets_are_valid_and_cover_the_required_outlets() -> None:
     outlets = load_outlets(bundled_outlets_path())
-    assert REQUIRED_OUTLETS <= {o.name for o in outlets}
+    assert REQUIRED_OUTLETS | JAPANESE_OUTLETS <= {o.name for o in outlets}
     for outlet in outlets:
         assert outlet.feeds or outlet.sitemaps or outlet.sections, outlet.name
-        assert outlet.language == "en"
-    assert {o.name for o in outlets if o.wire} >= {"jiji", "kyodo"}
+        assert outlet.language == ("ja" if outlet.name in JAPANESE_OUTLETS else "en"), outlet.name
+    assert {o.name for o in outlets if o.wire} >= {"jiji", "kyodo", "jiji-ja", "kyodo-ja"}
+
+
+def test_japanese_section_patterns_match_their_examples_and_not_the_listing() -> None:
+    """Each pattern against the article URL its "# e.g." comment gives, and the section page itself."""
+    by_name = {o.name: o for o in load_outlets(bundled_outlets_path())}
+    examples = {"jiji-ja": "https://www.jiji.com/jc/article?k=2026032700900&g=pol",
+                "kyodo-ja": "https://www.47news.jp/14307271.html"}
+    for name, example in examples.items():
+        (section,) = by_name[name].sections
+        assert re.search(section.link_pattern, example), name
+        assert not re.search(section.link_pattern, section.url), name
 
 
 def test_a_good_file_parses_into_outlets() -> None:

@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 MANIFEST: dict[str, Any] = tomllib.loads((SITES_DIR / "manifest.toml").read_text(encoding="utf-8"))
 ARTICLES: list[dict[str, Any]] = MANIFEST["article"]
 PAGES = [(a["site"], a["path"]) for a in ARTICLES] + [(n["site"], n["path"]) for n in MANIFEST["non_article"]]
+PAGE_ENTRIES = {(e["site"], e["path"]): e for e in [*ARTICLES, *MANIFEST["non_article"]]}
+SITES = ["jiji", "kyodo", "japantoday", "japantimes", "diplomat", "asahi", "kyodo-ja", "shiretoko", "saikai"]
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
 
 
@@ -50,7 +52,7 @@ def page_text(body: bytes) -> str:
 
 
 def test_one_loopback_port_per_site(server: ReplayServer) -> None:
-    assert set(server.bases) == {"jiji", "kyodo", "japantoday", "japantimes", "diplomat", "asahi"}
+    assert set(server.bases) == set(SITES)
     ports = set()
     for base in server.bases.values():
         assert base.startswith("http://127.0.0.1:")
@@ -60,13 +62,22 @@ def test_one_loopback_port_per_site(server: ReplayServer) -> None:
 
 @pytest.mark.parametrize(("site", "path"), PAGES)
 def test_manifest_pages_are_served_as_html(server: ReplayServer, site: str, path: str) -> None:
+    entry = PAGE_ENTRIES[(site, path)]
     status, headers, body = fetch(server.url(site, path))
     assert status == 200
-    assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert b"{{" not in body
     doc = lxml_html.fromstring(body)
-    assert doc.get("lang") == "en"
-    assert doc.xpath("//meta[@charset='utf-8']")
+    assert doc.get("lang") == entry.get("language", "en")
+    if "charset" in entry:  # legacy encoding: the header names none, only the page's <meta> does
+        assert headers["Content-Type"] == "text/html"
+        body.decode(entry["charset"])  # the bytes really are that encoding
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        declared = doc.xpath("//meta[@http-equiv='Content-Type']/@content | //meta/@charset")
+        assert [d for d in declared if entry["charset"].replace("_", "") in d.lower().replace("_", "")]
+    else:
+        assert headers["Content-Type"] == "text/html; charset=utf-8"
+        assert doc.xpath("//meta[@charset='utf-8']")
     canonical = doc.xpath("//link[@rel='canonical']/@href")
     assert canonical and canonical[0].startswith(server.bases[site])
 
@@ -91,7 +102,7 @@ def test_article_metadata_and_truth(server: ReplayServer, article: dict[str, Any
     assert na["headline"] == article["title"]
     assert na["datePublished"] == article["published"] and na["dateModified"]
     assert [a["name"] for a in na["author"]] == article["authors"]
-    assert na["publisher"]["name"] and na["inLanguage"].startswith("en") and na["url"] == url
+    assert na["publisher"]["name"] and na["inLanguage"].startswith(article.get("language", "en")) and na["url"] == url
 
     paragraphs = [" ".join(p.text_content().split()) for p in doc.xpath("//p")]
     first = paragraphs.index(article["first_sentence"])
@@ -112,10 +123,12 @@ def test_article_metadata_and_truth(server: ReplayServer, article: dict[str, Any
 def test_copies_point_at_served_originals() -> None:
     by_key = {f"{a['site']}:{a['path']}": a for a in ARTICLES}
     copies = [a for a in ARTICLES if "copy_of" in a]
-    assert len(copies) == 2
+    assert len(copies) == 4
     for copy in copies:
         original = by_key[copy["copy_of"]]
-        assert original["event"] == copy["event"] and original["paragraphs"] == copy["paragraphs"]
+        assert original["event"] == copy["event"]
+        assert original["paragraphs"] == copy["paragraphs"] + copy.get("dropped_paragraphs", 0)
+        assert original.get("language", "en") == copy.get("language", "en")
         assert original["published"] < copy["published"]
     assert sum(a["excluded_by_since"] for a in ARTICLES) == 1
 
@@ -150,7 +163,7 @@ def test_hits_are_counted(server: ReplayServer) -> None:
     assert server.hits[("asahi", "/robots.txt")] == before + 1
 
 
-@pytest.mark.parametrize("site", ["jiji", "kyodo", "japantoday", "japantimes", "diplomat", "asahi"])
+@pytest.mark.parametrize("site", SITES)
 def test_robots_allow_articles(server: ReplayServer, site: str) -> None:
     from urllib.robotparser import RobotFileParser
 
@@ -173,15 +186,16 @@ def _article_urls(server: ReplayServer, site: str, *, include_excluded: bool = T
 
 
 @pytest.mark.parametrize(("site", "path", "ctype"), [("jiji", "/rss/news.xml", "application/rss+xml"),
-                                                    ("japantimes", "/feed/atom.xml", "application/atom+xml")])
+                                                    ("japantimes", "/feed/atom.xml", "application/atom+xml"),
+                                                    ("shiretoko", "/rss/news.rdf", "application/rss+xml")])
 def test_feeds(server: ReplayServer, site: str, path: str, ctype: str) -> None:
     status, headers, body = fetch(server.url(site, path))
     assert status == 200 and headers["Content-Type"] == ctype and b"{{" not in body
     feed = feedparser.parse(body)
     assert not feed.bozo, feed.get("bozo_exception")
     assert {e.link for e in feed.entries} == _article_urls(server, site)
-    for e in feed.entries:
-        assert e.title and e.get("published_parsed") and e.get("id")
+    for e in feed.entries:  # RSS 1.0's dc:date is feedparser's "updated"
+        assert e.title and (e.get("published_parsed") or e.get("updated_parsed")) and e.get("id")
 
 
 def test_sitemaps(server: ReplayServer) -> None:
@@ -190,7 +204,7 @@ def test_sitemaps(server: ReplayServer) -> None:
     index = etree.fromstring(body)
     assert index.tag == f"{{{SITEMAP_NS['sm']}}}sitemapindex"
     assert index.xpath("//sm:loc/text()", namespaces=SITEMAP_NS) == [server.url("kyodo", "/sitemap-news.xml")]
-    for site in ("kyodo", "diplomat"):
+    for site in ("kyodo", "diplomat", "kyodo-ja"):
         status, headers, body = fetch(server.url(site, "/sitemap-news.xml"))
         assert status == 200 and headers["Content-Type"] == "application/xml" and b"{{" not in body
         urlset = etree.fromstring(body)
@@ -207,7 +221,7 @@ def test_sitemaps(server: ReplayServer) -> None:
 def test_section_pages_link_articles_and_traps(server: ReplayServer) -> None:
     outlets = tomllib.loads(outlets_toml(server.bases))["outlet"]
     sections = [(o["name"], s) for o in outlets for s in o.get("sections", [])]
-    assert {name for name, _ in sections} == {"demo-japantoday", "demo-asahi"}
+    assert {name for name, _ in sections} == {"demo-japantoday", "demo-asahi", "demo-saikai"}
     for name, section in sections:
         site = name.removeprefix("demo-")
         status, _, body = fetch(section["url"])
@@ -223,12 +237,13 @@ def test_section_pages_link_articles_and_traps(server: ReplayServer) -> None:
 def test_outlets_toml(server: ReplayServer) -> None:
     outlets = {o["name"]: o for o in tomllib.loads(outlets_toml(server.bases))["outlet"]}
     assert set(outlets) == {f"demo-{s}" for s in server.bases}
-    assert {n for n, o in outlets.items() if o["wire"]} == {"demo-jiji", "demo-kyodo"}
-    assert outlets["demo-kyodo"]["sitemap_since"] == "2023-12-01"
+    assert {n for n, o in outlets.items() if o["wire"]} == {"demo-jiji", "demo-kyodo", "demo-kyodo-ja"}
+    assert outlets["demo-kyodo"]["sitemap_since"] == outlets["demo-kyodo-ja"]["sitemap_since"] == "2023-12-01"
     assert outlets["demo-diplomat"]["sitemap_since"] == "2019-01-01"
     for name, o in outlets.items():
         assert o["homepage"] == server.bases[name.removeprefix("demo-")] + "/"
-        assert o["interval"] == "10m" and o["language"] == "en"
+        assert o["interval"] == "10m"
+        assert {o["language"]} == {a.get("language", "en") for a in ARTICLES if a["outlet"] == name}
         for url in [*o.get("feeds", []), *o.get("sitemaps", []), *(s["url"] for s in o.get("sections", []))]:
             assert fetch(url)[0] == 200, url
     for a in ARTICLES:
@@ -247,7 +262,7 @@ def test_standalone_process_exits_on_stdin_eof() -> None:
     try:
         assert proc.stdout is not None and proc.stdin is not None
         bases = json.loads(proc.stdout.readline())
-        assert set(bases) >= {"jiji", "kyodo", "japantoday", "japantimes", "diplomat", "asahi"}
+        assert set(bases) >= set(SITES)
         status, _, body = fetch(bases["kyodo"] + "/sitemap.xml")
         assert status == 200 and bases["kyodo"].encode() in body
         proc.stdin.close()

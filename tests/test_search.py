@@ -69,6 +69,10 @@ def test_stories_group_the_two_agencies(conn) -> None:
     lavrov = next(s for s in found if s.reports == 2)
     assert lavrov.copies == 2 and {"demo-jiji", "demo-kyodo"} <= set(lavrov.outlets)
     assert len(archive.stories(conn, Filters(None), limit=100)) >= len(found)
+    every = archive.stories(conn, Filters(None), limit=100)
+    paged = [s for o in range(0, len(every) + 3, 3) for s in archive.stories(conn, Filters(None), limit=3, offset=o,
+                                                                           pool=1)]
+    assert [s.story_id for s in paged] == [s.story_id for s in every]  # a pool of one grows to hold each page
 
 
 def test_relevance_or_date_and_paging(conn) -> None:
@@ -82,11 +86,62 @@ def test_relevance_or_date_and_paging(conn) -> None:
     assert [h.id for page in pages for h in page] == [h.id for h in by_date]
 
 
+def test_a_small_pool_changes_no_date_order_page(conn) -> None:
+    every = archive.search(conn, Filters("Russia"), sort="date", limit=100)
+    assert len(every) > 4 and every[0].total_exact and every[0].total == len(every) and not every[-1].more
+    # a pool of one article grows until it holds each page: the same results, page after page
+    pages = [archive.search(conn, Filters("Russia"), sort="date", limit=2, offset=o, rank_pool=1)
+             for o in range(0, len(every) + 2, 2)]
+    assert [h.id for page in pages for h in page] == [h.id for h in every]
+    assert all(page[-1].more for page in pages if page and page[-1].id != every[-1].id)
+    assert not pages[-1] and not archive.search(conn, Filters("Russia"), sort="date", limit=2,
+                                                offset=len(every), rank_pool=1)
+
+
+def test_relevance_ranks_the_newest_pool_and_estimates_the_total(conn) -> None:
+    newest = archive.search(conn, Filters("Russia"), sort="date", expand=True, limit=100)
+    hits = archive.search(conn, Filters("Russia"), expand=True, limit=100, rank_pool=3)
+    assert {h.id for h in hits} == {h.id for h in newest[:3]}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    first = hits[0]
+    assert not first.total_exact and first.pooled == 3 and not hits[-1].more
+    assert first.total >= 3  # PostgreSQL's estimate of the matches, never fewer than the pool's results
+    assert archive.search(conn, Filters("Russia"), expand=True, limit=2, offset=4, rank_pool=3) == []
+
+
 def test_snippets_mark_the_matched_terms(conn) -> None:
     hit = archive.search(conn, Filters("Lavrov"), limit=1)[0]
     assert archive.matched_terms(hit.snippet) == ["Lavrov"]
     assert ("Lavrov", True) in archive.snippet_parts(hit.snippet)
     assert "\x02" not in archive.plain_snippet(hit.snippet) and "Lavrov" in archive.plain_snippet(hit.snippet)
+
+
+def test_snippets_look_near_the_first_match_of_a_long_text(conn) -> None:
+    long = "Filler words about the weather. " * 200 + "Then Lavrov spoke about the islands. " + "More filler. " * 50
+    window = conn.execute("SELECT text_window(%s, %s, 300)", (long, ["islands", "lavrov"])).fetchone()[0]
+    assert len(window) == 300 and "Lavrov spoke about the islands" in window
+    assert conn.execute("SELECT text_window(%s, %s, 300)", (long, ["zzxqv"])).fetchone()[0] == long
+    assert conn.execute("SELECT text_window('short', %s, 300)", (["zzxqv"],)).fetchone()[0] == "short"
+    conn.rollback()
+
+
+MARKED = """SELECT to_tsvector(CASE WHEN %(l)s = 'en' THEN 'english' ELSE 'simple' END::regconfig, %(t)s)
+                   || CASE WHEN %(l)s = 'en' THEN '''~en''' ELSE '''~simple''' END::tsvector
+                   @@ archive_query(%(q)s, NULL)"""
+
+
+def test_one_tsquery_keeps_each_language_to_its_own_form(conn) -> None:
+    """archive_query (0009): each form of the query ANDed with its marker, so an exclusion in one
+    form cannot let an article of another language through, and stop words alone match nothing."""
+    def matches(query: str, text: str, language: str) -> bool:
+        return conn.execute(MARKED, {"q": query, "t": text, "l": language}).fetchone()[0] is True
+
+    assert matches("islands -putin", "The islands were seized", "en")
+    assert not matches("islands -putin", "Putin claimed the islands", "en")
+    assert not matches("islands -putin", "Putin claimed the islands", "fr")
+    assert matches("running", "He runs", "en") and not matches("running", "He runs", "fr")
+    assert not matches("the", "the islands", "en")
+    conn.rollback()
 
 
 def test_coverage_counts_each_outlet_per_day(conn) -> None:
@@ -96,8 +151,11 @@ def test_coverage_counts_each_outlet_per_day(conn) -> None:
 
 
 def test_rows_for_the_table_and_machine_formats(conn) -> None:
-    rows, columns = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20)
+    rows, columns, count = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20)
     assert columns == ["id", "published", "outlet", "title", "match", "also"]
+    assert count == f"results 1-{len(rows)} of {len(rows)}"
+    _, _, first_two = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=2)
+    assert first_two == f"results 1-2 of {len(rows)} (--offset for more)"
     assert "*Lavrov*" in rows[0]["match"]
     assert set(rows[0]) >= {"id", "published", "outlet", "title", "url", "copy_of", "story_id", "wire", "score",
                             "snippet", "highlights", "also_carried_by", "also"}
@@ -162,8 +220,10 @@ def test_export_jsonl_csv_and_a_warc_that_imports_to_the_same_articles(env, tmp_
 def test_views_for_psql_and_the_read_only_role(demo_archive) -> None:
     with psycopg.connect(demo_archive) as c:
         c.execute("SET ROLE wirewatch_analyst")
-        top = c.execute("SELECT outlet, copies, copy_outlets FROM originals_with_copies ORDER BY copies DESC").fetchone()
-        assert top == ("demo-kyodo", 2, ["demo-japantimes", "demo-japantoday"])
+        top = c.execute("SELECT outlet, copies, copy_outlets FROM originals_with_copies WHERE copies > 0 "
+                        "ORDER BY copies DESC, outlet").fetchall()
+        assert top == [("demo-kyodo", 2, ["demo-japantimes", "demo-japantoday"]),
+                       ("demo-kyodo-ja", 2, ["demo-saikai", "demo-shiretoko"])]
         assert c.execute("SELECT reports, copies FROM stories WHERE reports = 2").fetchall() == [(2, 2)]
         assert c.execute("SELECT sum(articles) FROM daily_coverage").fetchone()[0] == \
             c.execute("SELECT count(*) FROM articles").fetchone()[0]

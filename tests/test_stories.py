@@ -99,9 +99,10 @@ def test_jiji_and_kyodo_on_one_event_are_one_story_not_copies(crawled) -> None:
 
 def test_copies_join_their_original_story(crawled) -> None:
     kyodo = row_of(crawled, KYODO)
+    assert kyodo.story_id is not None
     for key, article in ARTICLES.items():
         if article.get("copy_of"):
-            assert row_of(crawled, key).story_id == kyodo.story_id
+            assert row_of(crawled, key).story_id == row_of(crawled, article["copy_of"]).story_id, key
 
 
 def test_other_seeds_are_in_no_story(crawled) -> None:
@@ -114,17 +115,17 @@ def test_other_seeds_are_in_no_story(crawled) -> None:
 
 def test_every_seed_records_its_wire_service(crawled) -> None:
     expected = {"jiji": "jiji", "kyodo": "kyodo", "japantoday": "kyodo", "japantimes": "kyodo",
-                "diplomat": "ap", "asahi": "reuters"}
+                "diplomat": "ap", "asahi": "reuters", "kyodo-ja": "kyodo", "shiretoko": "kyodo", "saikai": "kyodo"}
     for key, article in ARTICLES.items():
         assert row_of(crawled, key).wire_service == expected[article["site"]], key
 
 
 def test_search_folds_copies_under_their_original(crawled) -> None:
     with psycopg.connect(crawled["dsn"]) as conn:
-        folded, _ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20)
-        every, _ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20,
+        folded, *_ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20)
+        every, *_ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20,
                                with_copies=True)
-        stories, _ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20,
+        stories, *_ = search_rows(conn, "Lavrov", outlet=None, language=None, since=None, until=None, limit=20,
                                  stories=True)
     kyodo = row_of(crawled, KYODO)
     assert all(r["copy_of"] is None for r in folded)
@@ -143,7 +144,7 @@ def test_rebuild_after_a_crawl_keeps_the_links(crawled) -> None:
         summary = rebuild_links(conn, window=timedelta(days=3))
         after = {r.url: r for r in article_rows.articles_of_outlets(conn, list({r.outlet for r in
                                                                                crawled["rows"].values()}))}
-    assert summary.copies == 2 and summary.stories == 1
+    assert summary.copies == 4 and summary.stories == 1
     for url, before in crawled["rows"].items():
         assert (after[url].copy_of, after[url].wire_service) == (before.copy_of, before.wire_service), url
         assert (after[url].story_id is None) == (before.story_id is None), url

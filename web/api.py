@@ -16,14 +16,34 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from alerts.feed import atom_feed
+from alerts.spec import MAX_QUERY_CHARS, query_problem
 from db import outbox, watches
 from db import outlets as outlet_rows
 from db import search as archive
 from web.app import connection
 from web.feeds import search_feed
-from web.params import bounded, encode_cursor, search_params
+from web.params import BadRequest, bounded, decode_cursor, encode_cursor, search_params
 
-router = APIRouter()
+# Beyond any offset this server hands out in a cursor; within PostgreSQL's bigint with room to spare.
+MAX_OFFSET = 2**31 - 1
+
+
+def checked_input(request: Request) -> None:
+    """Every parameter of every route here, before any reaches the database: PostgreSQL refuses a
+    NUL in text (the driver raises, which would be a 500), a query its parser fails on (a run of
+    '-'), and an offset past bigint overflows."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in str(value):
+            raise BadRequest(f"{name}: contains a NUL character")
+    for q in request.query_params.getlist("q"):
+        if len(q.strip()) <= MAX_QUERY_CHARS and (problem := query_problem(q)):  # longer: search_params refuses it
+            raise BadRequest(f"q: {problem}")
+    for cursor in request.query_params.getlist("cursor"):
+        if decode_cursor(cursor) > MAX_OFFSET:
+            raise BadRequest(f"cursor: not a cursor this server gave out: {cursor!r}")
+
+
+router = APIRouter(dependencies=[Depends(checked_input)])
 Conn = Annotated[psycopg.Connection, Depends(connection)]
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -59,9 +79,10 @@ def api_search(conn: Conn, q: Q = None, outlet: Outlet = None, lang: Lang = None
     p = search_params(q=q, outlet=outlet, lang=lang, since=since, until=until, sort=sort,
                       with_copies=with_copies, limit=limit, cursor=cursor)
     hits = archive.search(conn, p.filters, sort=p.sort, expand=p.with_copies, limit=p.limit, offset=p.offset)
-    total = hits[0].total if hits else 0
-    return _page([h.as_record() for h in hits], offset=p.offset, limit=p.limit,
-                 more=p.offset + len(hits) < total, query=p.filters.query, total=total)
+    first = hits[0] if hits else None
+    return _page([h.as_record() for h in hits], offset=p.offset, limit=p.limit, more=bool(first and first.more),
+                 query=p.filters.query, total=first.total if first else 0,
+                 total_exact=first.total_exact if first else True)
 
 
 @router.get("/api/stories", tags=["archive"])

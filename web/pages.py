@@ -15,12 +15,12 @@ from starlette.exceptions import HTTPException
 
 from db import outlets as outlet_rows
 from db import search as archive
-from web.api import outlet_record
+from web.api import checked_input, outlet_record
 from web.app import connection
 from web.chart import coverage_chart
 from web.params import encode_cursor, search_params
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
 Conn = Annotated[psycopg.Connection, Depends(connection)]
 templates = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
                         trim_blocks=True, lstrip_blocks=True)
@@ -59,7 +59,7 @@ def search_page(request: Request, conn: Conn) -> HTMLResponse:
     if p.filters.query:
         hits = archive.search(conn, p.filters, sort=p.sort, expand=p.with_copies, limit=p.limit, offset=p.offset)
         total = hits[0].total if hits else 0
-        more = p.offset + len(hits) < total
+        more = bool(hits and hits[0].more)
         chart = coverage_chart(archive.coverage(conn, p.filters), repr(p.filters.query))
     keep = {k: v for k, v in args.items() if v and k != "cursor"}
     return render(
