@@ -199,7 +199,8 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
     with connect(dsn) as conn:
         sync_outlets(conn, outlets)
         summary = import_files(conn, list(paths), outlets, url=url, dedupe_window=state.config.dedupe_window,
-                               progress=lambda s: click.echo(f"... {s.pages} pages read", err=True))
+                               progress=lambda s: click.echo(f"... {s.pages} pages read", err=True),
+                               extract_timeout=state.config.extract_timeout)
     o = summary.outcomes
     click.echo(f"Imported {summary.pages} pages from {summary.files} files: {o['stored']} articles stored, "
                f"{o['copies']} syndicated copies, {o['duplicates']} already archived, "
@@ -463,14 +464,19 @@ def reextract(state: State, outlet: str | None, since: datetime | None) -> None:
 
     Example: wirewatch reextract --outlet kyodo --since 2024-01-01
     """
+    from crawler.extract_worker import TimedExtractor
     from scheduler.reextract import reextract_articles, select_articles
 
     rules = {o.name: o.rules for o in state.outlets()}
     with connect(state.archive()) as conn:
         ids = select_articles(conn, outlet=outlet, since=_utc(since))
-        with click.progressbar(length=len(ids), label="Re-extracting", file=sys.stderr) as bar:
-            s = reextract_articles(conn, ids, rules=rules, dedupe_window=state.config.dedupe_window,
-                                   tick=lambda: bar.update(1))
+        extract = TimedExtractor(state.config.extract_timeout)  # the crawl's time cap per page
+        try:
+            with click.progressbar(length=len(ids), label="Re-extracting", file=sys.stderr) as bar:
+                s = reextract_articles(conn, ids, rules=rules, dedupe_window=state.config.dedupe_window,
+                                       tick=lambda: bar.update(1), extract=extract)
+        finally:
+            extract.close()
     click.echo(f"Re-extracted {s.examined} articles: {s.changed} changed ({s.texts_changed} texts, "
                f"{s.relinked} with a new copy link), {s.unchanged} unchanged, {s.not_articles} no longer "
                f"extract as an article (kept).")

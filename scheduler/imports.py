@@ -11,7 +11,8 @@ from pathlib import Path
 
 import psycopg
 
-from crawler.extract import Skipped
+from crawler.extract import Skipped, extract_article
+from crawler.extract_worker import TimedExtractor
 from crawler.ingest import Duplicate, IngestTarget, Stored, ingest_page
 from crawler.items import FetchedPage
 from crawler.outlet import Outlet, host_of
@@ -34,15 +35,17 @@ class ImportSummary:
 
 def import_files(
     conn: psycopg.Connection, paths: list[Path], outlets: list[Outlet], *, url: str | None = None,
-    dedupe_window=None, progress=None,
+    dedupe_window=None, progress=None, extract_timeout: float | None = None,
 ) -> ImportSummary:
-    """Import every page of `paths`; a bad file is reported and skipped, never fatal."""
+    """Import every page of `paths`; a bad file is reported and skipped, never fatal. With
+    `extract_timeout`, each page is extracted in a worker process under that time cap, as crawls do."""
     if url is not None and (len(paths) != 1 or is_warc(paths[0])):
         raise ValueError("--url applies to a single HTML file")
     by_host = {host: outlet for outlet in outlets for host in outlet.covered_hosts()}
     summary = ImportSummary()
     run_ids: dict[str, int] = {}
     last_report = time.monotonic()
+    extract = TimedExtractor(extract_timeout) if extract_timeout else extract_article
     try:
         for page in _pages(paths, url, summary):
             summary.pages += 1
@@ -54,12 +57,14 @@ def import_files(
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
                                   rules=outlet.rules if outlet else None, run_id=run_ids[name],
                                   **({"dedupe_window": dedupe_window} if dedupe_window else {}))
-            result = ingest_page(conn, page, target)
+            result = ingest_page(conn, page, target, extract)
             _tally(summary, name, result)
             if progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                 progress(summary)
                 last_report = time.monotonic()
     finally:
+        if isinstance(extract, TimedExtractor):
+            extract.close()
         with conn.transaction():
             for run_id in run_ids.values():
                 runs.finish_run(conn, run_id, "ok")

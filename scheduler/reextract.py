@@ -48,13 +48,14 @@ def select_articles(conn: psycopg.Connection, *, outlet: str | None, since: date
 
 def reextract_articles(
     conn: psycopg.Connection, ids: list[int], *, rules: dict[str, ExtractionRules], dedupe_window: timedelta,
-    tick: Callable[[], None] = lambda: None,
+    tick: Callable[[], None] = lambda: None, extract: Callable[..., Article | Skipped] = extract_article,
 ) -> ReextractSummary:
-    """Re-extract each article of `ids` with its outlet's `rules`; `tick` after each one."""
+    """Re-extract each article of `ids` with its outlet's `rules`; `tick` after each one. `extract`:
+    extract_article, or a crawler.extract_worker.TimedExtractor for the crawl's time cap."""
     summary = ReextractSummary()
     for article_id in ids:
         with conn.transaction():
-            _reextract_one(conn, article_id, rules, dedupe_window, summary)
+            _reextract_one(conn, article_id, rules, dedupe_window, summary, extract)
         summary.examined += 1
         tick()
     return summary
@@ -70,13 +71,13 @@ def extracted_fields(article: Article) -> dict:
 
 
 def _reextract_one(conn: psycopg.Connection, article_id: int, rules: dict[str, ExtractionRules],
-                   window: timedelta, summary: ReextractSummary) -> None:
+                   window: timedelta, summary: ReextractSummary, extract: Callable[..., Article | Skipped]) -> None:
     row = articles.get_extraction(conn, article_id)
     page = pages.get_raw_page(conn, article_id)
     if row is None or page is None:
         summary.missing += 1
         return
-    result = extract_article(page.body, url=page.url, rules=rules.get(row.outlet), content_type=page.content_type)
+    result = extract(page.body, url=page.url, rules=rules.get(row.outlet), content_type=page.content_type)
     if isinstance(result, Skipped):
         summary.not_articles += 1
         log.warning("article %d (%s) no longer extracts as an article: %s; kept as it was", row.id, row.url,

@@ -138,3 +138,19 @@ def test_the_crawl_logs_counts_and_goes_on(template_db: str, tmp_path: Path, slo
     assert len(lines) == 1, lines
     assert "skipped wordy page" in lines[0] and f"extraction took longer than {CAP:g}s" in lines[0]
     assert "WARNING" in lines[0] and "Traceback" not in log
+
+
+def test_import_has_the_same_cap(template_db: str, tmp_path: Path, slow_seconds: float) -> None:
+    """`wirewatch import` extracts under crawl.extract_timeout too: the slow file is skipped, the
+    good one stored."""
+    from scheduler.imports import import_files
+
+    for name, page in [("slow", SLOW_PAGE), ("good", article_html(1))]:  # a canonical URL each: import needs one
+        (tmp_path / f"{name}.html").write_bytes(
+            page.replace(b"<head>", f'<head><link rel="canonical" href="https://example.test/{name}">'.encode(), 1))
+    with fresh_database(template_db) as dsn, psycopg.connect(dsn) as conn:
+        started = time.monotonic()
+        summary = import_files(conn, [tmp_path / "slow.html", tmp_path / "good.html"], [], extract_timeout=CAP)
+        took = time.monotonic() - started
+    assert summary.outcomes["skipped"] == 1 and summary.outcomes["stored"] == 1, summary
+    assert took < slow_seconds + 30  # the slow page cost the cap, not its whole extraction
