@@ -678,7 +678,10 @@ WITH q AS (
     FROM articles a
     WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                         %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
-    ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    -- walk: the date index may serve this order (db/search.py WALK_ABOVE); otherwise the first key
+    -- folds to a constant and the second, which no index has, leaves the planner the GIN bitmap
+    ORDER BY CASE WHEN %(walk)s THEN coalesce(a.published_at, a.fetched_at) END DESC,
+             coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
     LIMIT %(pool)s
 ), shown AS (
     SELECT CASE WHEN %(expand)s THEN p.id ELSE coalesce(p.copy_of, p.id) END AS id,

@@ -26,6 +26,11 @@ SORTS = ("relevance", "date")
 # Relevance ranks the newest RANK_POOL matching articles (bench/search.py: a page costs the same
 # for a term in half the archive as for a rare one); date order pages through every match.
 RANK_POOL = 1000
+# The pool may be found by walking the date index only when PostgreSQL expects this many times the
+# pool in matches: a rare term it overestimates would otherwise have its whole archive walked
+# (bench/search.py: 15-90 s for rare Japanese terms with a pool of 300), and a bitmap of a few
+# thousand matches is cheap whatever the estimate's error.
+WALK_ABOVE = 50
 # websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
 # 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
 # letters and digits, wider than the parser's own notion of a word on purpose.
@@ -183,9 +188,11 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
         raise ValueError(f"sort: expected one of {', '.join(SORTS)}, got {sort!r}")
     params = filters.params() | {"expand": expand, "by_date": sort == "date", "limit": limit + 1, "offset": offset}
     pool = rank_pool if sort == "relevance" else max(rank_pool, (offset + limit + 1) * 5 // 4)
+    estimated = _estimated_matches(conn, filters)
     while True:
         with conn.cursor(row_factory=class_row(Hit)) as cur:
-            rows = cur.execute(QUERIES["search_page"], params | {"pool": pool}).fetchall()
+            rows = cur.execute(QUERIES["search_page"], params | {
+                "pool": pool, "walk": estimated >= WALK_ABOVE * pool}).fetchall()
         hits = [h for h in rows if h.id is not None]
         cut = rows[0].pooled == pool
         if sort == "relevance" or not cut or (hits and hits[0].complete > offset + limit):
@@ -198,7 +205,7 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
     first = hits[0]
     total, exact = first.shown_total, not cut
     if cut:  # the matches the planner expects, folded in the pool's proportion
-        total = max(first.shown_total, round(_estimated_matches(conn, filters) * first.shown_total / first.pooled))
+        total = max(first.shown_total, round(estimated * first.shown_total / first.pooled))
     copies = copies_of(conn, [h.id for h in hits if h.copy_of is None])
     return [Hit(**{**h.__dict__, "copies": copies.get(h.id, []), "total": total, "total_exact": exact,
                    "more": more}) for h in hits]
