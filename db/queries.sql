@@ -753,7 +753,9 @@ WITH pool AS MATERIALIZED (
                                    %(outlet)s, %(language)s, %(since)s, %(until)s)
                ELSE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                   %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s) END
-    ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    -- walk: as in search_page (db/search.py WALK_ABOVE)
+    ORDER BY CASE WHEN %(walk)s THEN coalesce(a.published_at, a.fetched_at) END DESC,
+             coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
     LIMIT %(pool)s
 ), page AS (
     SELECT h.story AS story_id,

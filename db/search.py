@@ -228,10 +228,13 @@ def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offs
     """Stories with a matching article (every story when `filters.query` is None), newest first,
     found among the newest matching articles (a pool grown until it holds the page)."""
     pool = max(pool, (offset + limit) * 5 // 4)
+    # every story (no query): the date index is the only way to the newest articles
+    estimated = None if filters.query is None else _estimated_matches(conn, filters)
     while True:
         with conn.cursor(row_factory=class_row(Story)) as cur:
             rows = cur.execute(QUERIES["story_page"], filters.params() | {
-                "limit": limit, "offset": offset, "pool": pool}).fetchall()
+                "limit": limit, "offset": offset, "pool": pool,
+                "walk": estimated is None or estimated >= WALK_ABOVE * pool}).fetchall()
         found = [s for s in rows if s.story_id is not None]
         if rows[0].pooled < pool or (found and (found[0].complete or 0) >= offset + limit):
             return found
