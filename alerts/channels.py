@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 # user can tell two webhooks apart. Any other scheme shows nothing past its name.
 ADDRESS_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos"}
 SEND_TIMEOUT_SECONDS = 30.0
+DELIVERY_HEADER = "X-Wirewatch-Deliveries"
+DELIVERY_FIELD = "wirewatch_deliveries"
 _PIECES = re.compile(r"[^/:@?&=#,+\s]{4,}")
 
 
@@ -85,14 +88,23 @@ def parse_channel(url: str) -> Channel:
     return channel
 
 
-def send(channel: Channel, title: str, body: str) -> str | None:
-    """Send one message; None on success, else the reason with the channel's secrets scrubbed."""
+def send(channel: Channel, title: str, body: str, deliveries: Sequence[int] = ()) -> str | None:
+    """Send one message; None on success, else the reason with the channel's secrets scrubbed.
+
+    `deliveries` are the outbox ids the message carries. They travel with it as a
+    `X-Wirewatch-Deliveries` header (webhooks, email) and a `wirewatch_deliveries` field (JSON
+    webhooks), so a receiver can drop the repeat that at-least-once delivery
+    allows after a crash."""
     import apprise
 
     _quiet_transport_loggers()
-    notifier = apprise.Apprise()
-    if not notifier.add(channel.reveal()):
+    plugin = apprise.Apprise.instantiate(channel.reveal(), suppress_exceptions=True)
+    if plugin is None:
         return "apprise cannot use this channel URL"
+    if deliveries:
+        _label(plugin, list(deliveries))
+    notifier = apprise.Apprise()
+    notifier.add(plugin)
     try:
         result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
                                  timeout=SEND_TIMEOUT_SECONDS)
@@ -102,6 +114,15 @@ def send(channel: Channel, title: str, body: str) -> str | None:
         return None
     reasons = [entry.message for entry in result.logs() if getattr(entry, "message", None)]
     return channel.scrub("; ".join(reasons)[:500] or "the service did not accept the message")
+
+
+def _label(plugin, deliveries: list[int]) -> None:
+    if isinstance(getattr(plugin, "headers", None), dict):
+        plugin.headers[DELIVERY_HEADER] = ",".join(map(str, deliveries))
+    from apprise.plugins.custom_json import NotifyJSON
+
+    if isinstance(plugin, NotifyJSON):
+        plugin.payload_extras[DELIVERY_FIELD] = deliveries
 
 
 _quieted = False

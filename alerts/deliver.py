@@ -1,7 +1,8 @@
 """Drain the alert outbox: claim due deliveries with a lease, send each message, mark the outcome.
 
 Delivery is at least once: a drainer that dies after sending but before marking sends again
-when the lease expires; one that dies before sending loses nothing. Instant alerts go one
+when the lease expires; one that dies before sending loses nothing. Every message carries the
+ids of its deliveries (see `alerts.channels.send`), so a receiver can drop such a repeat. Instant alerts go one
 message per delivery; a digest watch's due alerts on one channel go as one message.
 """
 
@@ -24,7 +25,7 @@ from db.outbox import ClaimedDelivery
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[Channel, str, str], "str | None"]
+Sender = Callable[[Channel, str, str, list[int]], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def drain(conn: psycopg.Connection, *, now: datetime | None = None, options: Dra
         token = outbox.claim(conn, lease=options.lease, limit=options.batch, now=now)
         if token is None:
             break
-        for group in _messages(outbox.claimed(conn, token)):
+        for group in message_groups(outbox.claimed(conn, token)):
             _deliver(conn, token, group, now, options, sender, result)
     return result
 
@@ -91,7 +92,7 @@ def deliver_due(dsn: str, *, now: datetime | None = None, options: DrainOptions 
         return drain(conn, now=now, options=options)
 
 
-def _messages(rows: list[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
+def message_groups(rows: list[ClaimedDelivery]) -> list[list[ClaimedDelivery]]:
     """Instant deliveries one by one; a digest watch's rows grouped per channel."""
     groups: list[list[ClaimedDelivery]] = []
     for (_, mode, _), rows_of in groupby(rows, key=lambda r: (r.watch, r.mode, r.channel_id)):
@@ -105,8 +106,8 @@ def _deliver(conn: psycopg.Connection, token, group: list[ClaimedDelivery], now:
     first = group[0]
     message: Message = instant_message(first) if first.mode == "instant" else digest_message(group)
     channel = Channel(first.channel_url)
-    error = sender(channel, message.title, message.body)
     ids = [r.id for r in group]
+    error = sender(channel, message.title, message.body, ids)
     extra = {"watch": first.watch, "channel": channel.masked, "outlet": first.outlet, "url": first.url,
              "deliveries": len(ids)}
     if error is None:

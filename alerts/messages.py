@@ -35,10 +35,16 @@ def _cut(text: str, chars: int = TITLE_CHARS) -> str:
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
+def _footer(watch: str, deliveries: list[int]) -> str:
+    """The ids let a reader (or a filter) of a channel without headers spot a repeat."""
+    ids = ", ".join(map(str, deliveries))
+    return f"-- wirewatch watch show {watch} · {'delivery' if len(deliveries) == 1 else 'deliveries'} {ids}"
+
+
 def instant_message(row: ClaimedDelivery) -> Message:
     label = "Update" if row.kind == "update" else "New"
     return Message(title=_cut(f"[{row.watch}] {label}: {row.title}"),
-                   body="\n".join([row.title, *_entry(row), "", f"-- wirewatch watch show {row.watch}"]))
+                   body="\n".join([row.title, *_entry(row), "", _footer(row.watch, [row.id])]))
 
 
 def digest_message(rows: Sequence[ClaimedDelivery]) -> Message:
@@ -51,7 +57,7 @@ def digest_message(rows: Sequence[ClaimedDelivery]) -> Message:
     for index, row in enumerate(rows, 1):
         marker = " (update)" if row.kind == "update" else ""
         body.extend([f"{index}. {row.title}{marker}", *("   " + line for line in _entry(row)), ""])
-    body.append(f"-- wirewatch watch show {first.watch}")
+    body.append(_footer(first.watch, [row.id for row in rows]))
     return Message(title=_cut(title), body="\n".join(body))
 
 

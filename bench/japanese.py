@@ -2,6 +2,8 @@
 
     python bench/japanese.py                  # 100,000 articles (about 5 minutes)
     python bench/japanese.py --articles 20000 # a quick run
+    python bench/japanese.py --dsn URL --keep # keep the loaded database; then, without a new load:
+    python bench/japanese.py --reuse URL      # measure again (migrating it first)
 
 A labelled set is generated here: templated sentences from vocabulary lists (who, where,
 what, how), with planted terms in a known share of the articles and, in others, the same
@@ -16,6 +18,7 @@ and latency of the whole `wirewatch search` page query (db/search.py) next to th
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -114,15 +117,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10, help="timed searches per term")
+    parser.add_argument("--dsn", help="a server to create the scratch database on (default: embedded, temporary)")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database and print its URL")
+    parser.add_argument("--reuse", metavar="URL", help="measure on a database a --keep run left (no load)")
     args = parser.parse_args()
+    if args.dsn:
+        os.environ["WIREWATCH_BENCH_DATABASE_URL"] = args.dsn
+    if args.keep and not args.dsn:
+        parser.error("--keep needs --dsn: the embedded server of a run is removed with it")
     rng = random.Random(10)
-    admin, name, dsn = scratch_database()
+    admin, name, dsn = (None, None, args.reuse) if args.reuse else scratch_database()
     try:
         with psycopg.connect(dsn) as conn:
             migrate(conn)
-            started = time.perf_counter()
-            load(conn, args.articles, rng)
-            print(f"loaded {args.articles} articles in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+            if not args.reuse:
+                started = time.perf_counter()
+                load(conn, args.articles, rng)
+                print(f"loaded {args.articles} articles in {time.perf_counter() - started:.0f}s", file=sys.stderr)
             terms = list(PLANTED) + ["北方", "領土", "予算案", "根室", "少子化", "日銀総裁", "ワシントン"]
             rows = measure(conn, terms, args.rounds)
         print(f"{'term':<10}{'truth':>8}{'found':>8}{'precision':>11}{'recall':>8}{'p50 ms':>9}{'p95 ms':>9}"
@@ -136,7 +147,10 @@ def main() -> None:
               f"search p50 {ms(every_page, .5):.1f} ms, p95 {ms(every_page, .95):.1f} ms; "
               f"scan p50 {ms(every_scan, .5):.1f} ms, p95 {ms(every_scan, .95):.1f} ms")
     finally:
-        drop_database(admin, name)
+        if args.keep:
+            print(f"kept: python bench/japanese.py --reuse '{dsn}'")
+        elif name:
+            drop_database(admin, name)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,7 @@ class WebhookReceiver:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.received: list[dict] = []
+        self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
         self.times: list[float] = []
         self.responses: list[int] = []
@@ -153,6 +154,7 @@ class WebhookReceiver:
                 with receiver.arrived:
                     status = receiver.responses.pop(0) if receiver.responses else 200
                     receiver.paths.append(self.path)
+                    receiver.headers.append(dict(self.headers.items()))
                     receiver.times.append(time.time())
                     receiver.received.append(json.loads(body or b"{}"))
                     receiver.arrived.notify_all()

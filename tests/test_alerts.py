@@ -14,7 +14,9 @@ import feedparser
 import psycopg
 import pytest
 
-from alerts.deliver import DrainOptions, drain
+from alerts.channels import Channel, send
+from alerts.deliver import DrainOptions, drain, message_groups
+from alerts.messages import digest_message, instant_message
 from alerts.feed import atom_feed
 from alerts.spec import WatchError, build_watch
 from alerts.store import add_watch
@@ -124,6 +126,13 @@ def test_a_new_original_is_matched_notified_and_delivered_by_webhook_and_email(
     assert "**Kuril**" in body or "**Territories**" in body  # the snippet marks the matched terms
     [mail] = smtp_server.messages
     assert mail["Subject"] == "[kuril] New: Kuril islands talks resume" and mail["To"] == "desk@example.com"
+    # Each message names its outbox delivery, so a receiver can drop a repeat (at least once).
+    hook_id, mail_id = [r[0] for r in conn.execute(
+        "SELECT d.id FROM alert_deliveries d JOIN watch_channels c ON c.id = d.channel_id "
+        "ORDER BY c.url LIKE 'json%' DESC").fetchall()]
+    assert received["wirewatch_deliveries"] == [hook_id]
+    assert webhook.headers[0]["X-Wirewatch-Deliveries"] == str(hook_id)
+    assert mail["X-Wirewatch-Deliveries"] == str(mail_id) and f"delivery {mail_id}" in mail.get_payload(decode=True).decode()
     assert "https://www.kyodo.test/news/1" in mail.get_payload(decode=True).decode()
     assert deliveries(conn) == [("sent", 1), ("sent", 1)]
     assert drain(drainer).sent == 0  # sent means sent: nothing goes twice
@@ -237,6 +246,29 @@ def test_a_failing_receiver_is_retried_with_backoff_then_given_up_and_retried_by
     assert outbox.retry_failed(drainer, watch="kuril", now=t0) == 1
     assert drain(drainer, now=t0).sent == 1
     assert deliveries(conn)[-1] == ("sent", 1)
+
+
+def test_a_message_sent_again_after_a_crash_carries_the_same_delivery_ids(conn, drainer, webhook) -> None:
+    watch(conn, "kuril", "kuril OR budget", [webhook.url()])
+    watch(conn, "hourly", "kuril OR budget", [webhook.url("/hourly")], mode="hourly")
+    t0 = datetime.now(timezone.utc) + timedelta(seconds=1)
+    insert_article(conn, "jiji", "Islands talks resume")
+    insert_article(conn, "kyodo", "Record budget approved", topic="budget", now=t0)
+    # A drainer sends everything due, then dies before it can mark a thing sent.
+    token = outbox.claim(drainer, lease=timedelta(minutes=2), limit=10, now=t0 + timedelta(hours=1))
+    for group in message_groups(outbox.claimed(drainer, token)):
+        message = instant_message(group[0]) if group[0].mode == "instant" else digest_message(group)
+        assert send(Channel(group[0].channel_url), message.title, message.body, [r.id for r in group]) is None
+    first = webhook.wait_for(3)
+    assert drain(drainer, now=t0 + timedelta(hours=1, minutes=2)).sent == 4  # the lease ran out: sent again
+    again = webhook.wait_for(6)[3:]
+    key = lambda m: tuple(m["wirewatch_deliveries"])  # noqa: E731
+    assert sorted(map(key, first)) == sorted(map(key, again))
+    assert sorted(len(key(m)) for m in first) == [1, 1, 2]  # two instant alerts and one digest of both
+    assert sorted(h["X-Wirewatch-Deliveries"] for h in webhook.headers[:3]) == sorted(
+        ",".join(map(str, key(m))) for m in first)
+    ids = {i for (i,) in conn.execute("SELECT id FROM alert_deliveries").fetchall()}
+    assert {i for m in first for i in key(m)} == ids
 
 
 def test_a_drainer_that_dies_after_claiming_is_replaced_when_its_lease_expires(conn, drainer, webhook) -> None:
