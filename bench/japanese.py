@@ -12,7 +12,8 @@ It is loaded with COPY (bigram column computed by db/bigrams.py, as ingest does)
 scratch database (WIREWATCH_BENCH_DATABASE_URL's server, or an embedded one) that is dropped
 at the end. For every query term, the oracle is `title LIKE '%term%' OR text LIKE '%term%'`
 over the same rows: recall and precision of `search_cjk @@ build_query(term)` against it,
-and latency of the whole `wirewatch search` page query (db/search.py) next to the scan's.
+and latency of the whole `wirewatch search` page query (db/search.py; once to warm up, then
+`--rounds` times) next to the scan's.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def measure(conn: psycopg.Connection, terms: list[str], rounds: int) -> list[tup
         recall = hit / len(truth) if truth else 1.0
         precision = hit / len(got) if got else 1.0
         page, scan = [], []
+        archive.search(conn, archive.Filters(term), limit=20)  # warm-up, as bench/search.py does
         for _ in range(rounds):
             start = time.perf_counter()
             archive.search(conn, archive.Filters(term), limit=20)

@@ -369,8 +369,12 @@ def main() -> None:
             spec = next(s for s in specs if s[1] == slowest["query"].split("  --")[0])
             print(f"\nEXPLAIN ANALYZE of the slowest search, {spec[1]!r} (db/queries.sql search_page):")
             with psycopg.connect(dsn) as conn:
-                params = filters_of(spec).params() | {"expand": False, "by_date": False, "limit": 21, "offset": 0,
-                                                      "pool": archive.RANK_POOL, "walk": True}
+                filters = filters_of(spec)
+                estimate = archive.planner_estimate(conn, filters)
+                params = filters.params() | {"expand": False, "by_date": False, "limit": 21, "offset": 0,
+                                             "pool": archive.RANK_POOL,
+                                             "visit": estimate.walk_visits(archive.RANK_POOL),
+                                             "phrase": estimate.phrase}
                 for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_page"], params):
                     print("  " + line)
         print(f"archive: {size[0]:,} articles, {size[1]:,} copies, database {size[3] / 2**30:.1f} GiB" + (

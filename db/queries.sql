@@ -660,9 +660,12 @@ VACUUM (ANALYZE) articles, article_bands
 
 -- search_page --
 -- one page of a web-search query (db/search.py `search`; the match: archive_match, 0009) over a
--- bounded pool: the newest %(pool)s matching articles (the date index walked, or the GIN indexes'
--- bitmap and a top-N sort: the planner's choice), so that a term found in half the archive costs
--- about what a rare one does. A matching copy shows as its original once unless expand.
+-- bounded pool: the newest %(pool)s matching articles, so that a term found in half the archive
+-- costs about what a rare one does. Two ways to the pool, chosen by db/search.py from estimates:
+-- `walked` checks the newest filtered articles in date order, at most %(visit)s of them (0: not
+-- tried), each check reading the article's tsvector; `bitmapped` takes every match from the GIN
+-- index and keeps the newest, and runs only when the walk did not fill the pool. Either way the
+-- pool is the same rows. A matching copy shows as its original once unless expand.
 -- Relevance (weighted by recency) ranks the pool. Date order is exact for the results dated after
 -- the pool's oldest article (`complete` of them; every result of a pool that was not cut): a copy
 -- is never older than its original, so no result of that span can be missing from the pool.
@@ -673,16 +676,37 @@ WITH q AS (
     SELECT websearch_to_tsquery('english', %(query)s) AS en,
            websearch_to_tsquery('simple', %(query)s) AS simple,
            %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
-), pool AS MATERIALIZED (
-    SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at
-    FROM articles a
-    WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                        %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
-    -- walk: the date index may serve this order (db/search.py WALK_ABOVE); otherwise the first key
-    -- folds to a constant and the second, which no index has, leaves the planner the GIN bitmap
-    ORDER BY CASE WHEN %(walk)s THEN coalesce(a.published_at, a.fetched_at) END DESC,
-             coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+), walked AS MATERIALIZED (
+    SELECT r.id, r.copy_of, r.at
+    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
+          FROM articles a
+          WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                               %(outlet)s, %(language)s, %(since)s, %(until)s)
+          ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+          LIMIT %(visit)s) r
+    WHERE r.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
+    ORDER BY r.at DESC, r.id DESC
     LIMIT %(pool)s
+), bitmapped AS MATERIALIZED (
+    -- a query with a phrase (%(phrase)s): its candidates without word order (phrase_free, 0010),
+    -- newest first, each rechecked for the phrase until the pool is full
+    SELECT c.id, c.copy_of, c.at
+    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
+          FROM articles a
+          WHERE a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                               %(outlet)s, %(language)s, %(since)s, %(until)s)
+            AND (SELECT count(*) FROM walked) < %(pool)s
+          -- no index has this order, which leaves the planner the GIN bitmap and a (top-N) sort
+          ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+          LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
+          OFFSET 0) c  -- keeps the recheck out here, after the sort
+    WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
+    LIMIT %(pool)s
+), pool AS MATERIALIZED (
+    SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = %(pool)s
+    UNION ALL
+    SELECT * FROM bitmapped
 ), shown AS (
     SELECT CASE WHEN %(expand)s THEN p.id ELSE coalesce(p.copy_of, p.id) END AS id,
            max(CASE WHEN %(by_date)s THEN 0  -- no ranking for date order
@@ -723,10 +747,16 @@ FROM (SELECT count(*) AS pooled FROM pool) c
 ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
 
 -- search_estimate --
--- the planner's estimate of the matching articles, for a total when the pool was cut (db/search.py)
-EXPLAIN (FORMAT JSON) SELECT 1 FROM articles a
+-- the planner's estimates of the matching articles (a total when the pool was cut) and of the
+-- articles the filters alone leave (the walk's share of matches), in one plan (db/search.py)
+EXPLAIN (FORMAT JSON)
+SELECT 1 FROM articles a
 WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                     %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
+UNION ALL
+SELECT 1 FROM articles a
+WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                     %(outlet)s, %(language)s, %(since)s, %(until)s)
 
 -- matching_originals --
 -- every result of a query, an original standing for its matching copies, in search_page's date order
@@ -745,18 +775,36 @@ LIMIT %(limit)s
 -- first, from the newest %(pool)s matching articles: a story first published after the oldest of
 -- them cannot be missing, so the first `complete` stories are exact (db/search.py grows the pool
 -- until they hold the page). One row of NULLs with `pooled` when the page is empty.
-WITH pool AS MATERIALIZED (
-    SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at
-    FROM articles a
-    WHERE CASE WHEN %(query)s::text IS NULL  -- every article, with the filters
-               THEN archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                                   %(outlet)s, %(language)s, %(since)s, %(until)s)
-               ELSE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                                  %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s) END
-    -- walk: as in search_page (db/search.py WALK_ABOVE)
-    ORDER BY CASE WHEN %(walk)s THEN coalesce(a.published_at, a.fetched_at) END DESC,
-             coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+WITH walked AS MATERIALIZED (  -- the two ways to the pool of search_page
+    SELECT r.story, r.at
+    FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
+                 a.id, a.search
+          FROM articles a
+          WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                               %(outlet)s, %(language)s, %(since)s, %(until)s)
+          ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+          LIMIT %(visit)s) r
+    WHERE %(query)s::text IS NULL OR r.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
+    ORDER BY r.at DESC, r.id DESC
     LIMIT %(pool)s
+), bitmapped AS MATERIALIZED (
+    SELECT c.story, c.at
+    FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
+                 a.search
+          FROM articles a
+          WHERE (%(query)s::text IS NULL OR a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)))
+            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                               %(outlet)s, %(language)s, %(since)s, %(until)s)
+            AND (SELECT count(*) FROM walked) < %(pool)s
+          ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+          LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
+          OFFSET 0) c
+    WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
+    LIMIT %(pool)s
+), pool AS MATERIALIZED (
+    SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = %(pool)s
+    UNION ALL
+    SELECT * FROM bitmapped
 ), page AS (
     SELECT h.story AS story_id,
            min(coalesce(a.published_at, a.fetched_at)) AS first_published,

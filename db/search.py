@@ -7,6 +7,8 @@ reach SQL as text. `as_record()` is the stable JSON shape of each row (README "S
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,17 +22,25 @@ from db.articles import ArticleRow, CopyRow, copies_of
 from db.pages import RawPage
 from db.queries import QUERIES
 
+# The queries whose plan depends on the query's values (which index answers it, walk or bitmap) run
+# with prepare=False: psycopg prepares a statement after 5 runs, and PostgreSQL may then settle
+# on one generic plan for every query (bench/search.py: "prime minister" took 4.4 s instead of
+# 0.13 s on a long-lived connection).
+
 # ts_headline wraps each matched term between these two characters (never found in article text).
 MARK_START, MARK_END = "\x02", "\x03"
 SORTS = ("relevance", "date")
 # Relevance ranks the newest RANK_POOL matching articles (bench/search.py: a page costs the same
 # for a term in half the archive as for a rare one); date order pages through every match.
 RANK_POOL = 1000
-# The pool may be found by walking the date index only when PostgreSQL expects this many times the
-# pool in matches: a rare term it overestimates would otherwise have its whole archive walked
-# (bench/search.py: 15-90 s for rare Japanese terms with a pool of 300), and a bitmap of a few
-# thousand matches is cheap whatever the estimate's error.
-WALK_ABOVE = 50
+# The pool is found by walking the newest articles in date order, reading each one's tsvector
+# (TOAST), or from the GIN index's bitmap of every match, a heap fetch each; a query with a phrase
+# has each bitmap match read and rechecked as well. Per article, a walk costs about this many
+# times a bitmap match (bench/search.py at 1,000,000 articles: 10 us against 1.5 us; 13 us for a
+# phrase's recheck).
+WALK_COST = 7
+WALK_COST_PHRASE = 1
+EVERY_ARTICLE = 2**62  # a walk's limit that never binds
 # websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
 # 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
 # letters and digits, wider than the parser's own notion of a word on purpose.
@@ -188,11 +198,13 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
         raise ValueError(f"sort: expected one of {', '.join(SORTS)}, got {sort!r}")
     params = filters.params() | {"expand": expand, "by_date": sort == "date", "limit": limit + 1, "offset": offset}
     pool = rank_pool if sort == "relevance" else max(rank_pool, (offset + limit + 1) * 5 // 4)
-    estimated = _estimated_matches(conn, filters)
+    estimate = planner_estimate(conn, filters)
+    estimated = estimate.matches
     while True:
         with conn.cursor(row_factory=class_row(Hit)) as cur:
             rows = cur.execute(QUERIES["search_page"], params | {
-                "pool": pool, "walk": estimated >= WALK_ABOVE * pool}).fetchall()
+                "pool": pool, "visit": estimate.walk_visits(pool), "phrase": estimate.phrase},
+                prepare=False).fetchall()
         hits = [h for h in rows if h.id is not None]
         cut = rows[0].pooled == pool
         if sort == "relevance" or not cut or (hits and hits[0].complete > offset + limit):
@@ -214,13 +226,40 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
 def matching_originals(conn: psycopg.Connection, filters: Filters, *, limit: int | None = None) -> list[int]:
     """Every result of a query in date order (an original stands for its matching copies), at most
     `limit`: what `wirewatch export` writes, in one statement whatever the number of matches."""
-    rows = conn.execute(QUERIES["matching_originals"], filters.params() | {"limit": limit}).fetchall()
+    rows = conn.execute(QUERIES["matching_originals"], filters.params() | {"limit": limit}, prepare=False).fetchall()
     return [i for (i,) in rows]
 
 
-def _estimated_matches(conn: psycopg.Connection, filters: Filters) -> int:
-    plan = conn.execute(QUERIES["search_estimate"], filters.params()).fetchone()[0]
-    return int(plan[0]["Plan"]["Plan Rows"])
+@dataclass(frozen=True)
+class Estimate:
+    """The planner's idea of a query: its matches, the articles its filters leave, whether it has a phrase."""
+    matches: int
+    filtered: int
+    phrase: bool
+
+    def walk_visits(self, pool: int) -> int:
+        """How many of the newest filtered articles a walk to `pool` matches may check before the
+        bitmap takes over: 0 when the bitmap is expected to cost less. A walk that reaches the
+        limit has cost what the bitmap would have (a phrase in a rare term the planner
+        overestimated), so a bad estimate costs twice the better way at most, never a walk of
+        the whole archive."""
+        matches = max(self.matches, 1)
+        expected = pool * max(self.filtered, matches) / matches  # articles checked before the pool is full
+        limit = matches / (WALK_COST_PHRASE if self.phrase else WALK_COST)
+        return 0 if expected > limit else math.ceil(limit)
+
+
+_PHRASE_RE = re.compile(r"<(?:-|\d+)>")
+
+
+def planner_estimate(conn: psycopg.Connection, filters: Filters) -> Estimate:
+    plan = conn.execute(QUERIES["search_estimate"], filters.params(), prepare=False).fetchone()[0][0]["Plan"]
+    if plan["Node Type"] != "Append" or len(plan.get("Plans", ())) != 2:
+        # the match folded to false (a query of operators only): the filters' branch is all that is left
+        return Estimate(0, int(plan["Plan Rows"]), False)
+    match, filtered = plan["Plans"]
+    conditions = json.dumps(match)  # the tsquery as the planner folded it: phrases show as <-> or <N>
+    return Estimate(int(match["Plan Rows"]), int(filtered["Plan Rows"]), bool(_PHRASE_RE.search(conditions)))
 
 
 def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offset: int = 0,
@@ -228,13 +267,15 @@ def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offs
     """Stories with a matching article (every story when `filters.query` is None), newest first,
     found among the newest matching articles (a pool grown until it holds the page)."""
     pool = max(pool, (offset + limit) * 5 // 4)
-    # every story (no query): the date index is the only way to the newest articles
-    estimated = None if filters.query is None else _estimated_matches(conn, filters)
+    # every story (no query): the walk is the only way to the newest articles
+    estimate = None if filters.query is None else planner_estimate(conn, filters)
     while True:
         with conn.cursor(row_factory=class_row(Story)) as cur:
             rows = cur.execute(QUERIES["story_page"], filters.params() | {
                 "limit": limit, "offset": offset, "pool": pool,
-                "walk": estimated is None or estimated >= WALK_ABOVE * pool}).fetchall()
+                "visit": EVERY_ARTICLE if estimate is None else estimate.walk_visits(pool),
+                "phrase": estimate is not None and estimate.phrase},
+                prepare=False).fetchall()
         found = [s for s in rows if s.story_id is not None]
         if rows[0].pooled < pool or (found and (found[0].complete or 0) >= offset + limit):
             return found
@@ -243,7 +284,7 @@ def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offs
 
 def coverage(conn: psycopg.Connection, filters: Filters) -> list[CoverageDay]:
     with conn.cursor(row_factory=class_row(CoverageDay)) as cur:
-        return cur.execute(QUERIES["coverage_by_day"], filters.params()).fetchall()
+        return cur.execute(QUERIES["coverage_by_day"], filters.params(), prepare=False).fetchall()
 
 
 def article(conn: psycopg.Connection, article_id: int) -> Article | None:

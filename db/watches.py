@@ -137,4 +137,4 @@ def channel_secrets(conn: psycopg.Connection, name: str) -> list[ChannelSecret]:
 
 def matches(conn: psycopg.Connection, name: str, limit: int = 20) -> list[MatchRow]:
     with conn.cursor(row_factory=class_row(MatchRow)) as cur:
-        return cur.execute(QUERIES["watch_matches"], {"name": name, "limit": limit}).fetchall()
+        return cur.execute(QUERIES["watch_matches"], {"name": name, "limit": limit}, prepare=False).fetchall()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 
 # Attributes every LogRecord has; anything else was passed in `extra=` and goes into JSON output.
@@ -39,6 +40,28 @@ def _quiet_scrapy(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or not record.name.startswith(("scrapy", "twisted"))
 
 
+class OnceAMinute(logging.Filter):
+    """One line per distinct message a minute: psycopg's pool logs each failed reconnection (two
+    lines, twice a second, for as long as the database is down)."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(record.getMessage().split())
+        now = time.monotonic()
+        if now - self.last.get(text, -self.seconds) < self.seconds:
+            return False
+        self.last[text] = now
+        record.msg, record.args = text + " (repeats within a minute not shown)", None
+        return True
+
+
+_pool_filter = OnceAMinute()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -58,3 +81,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
                               ("readability", logging.WARNING),
                               ("psycopg.pool", logging.WARNING)):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else quiet_level)
+    pool_logger = logging.getLogger("psycopg.pool")
+    if _pool_filter not in pool_logger.filters:
+        pool_logger.addFilter(_pool_filter)

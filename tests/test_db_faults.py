@@ -56,16 +56,20 @@ def test_an_embedded_server_killed_with_9_starts_again(tmp_path: Path) -> None:
     code = ("import sys; from pathlib import Path; from db.connect import embedded_dsn; import psycopg\n"
             "with psycopg.connect(embedded_dsn(Path(sys.argv[1]))) as c:\n"
             "    c.execute('CREATE TABLE IF NOT EXISTS t (x int)'); c.execute('INSERT INTO t VALUES (1)'); c.commit()\n"
-            "    print(c.execute('SELECT count(*) FROM t').fetchone()[0])\n")
+            "    print(c.execute('SELECT count(*) FROM t').fetchone()[0], c.execute('SHOW shared_buffers').fetchone()[0])\n")
     run = lambda: subprocess.run([sys.executable, "-c", code, str(pgdata)], capture_output=True, text=True,  # noqa: E731
                                  timeout=60)
     try:
-        assert run().stdout.strip() == "1"
+        from db.connect import embedded_shared_buffers_mb
+
+        size = embedded_shared_buffers_mb()  # a new server is sized for the machine once, at creation
+        buffers = f"{size // 1024}GB" if size % 1024 == 0 else f"{size}MB"
+        assert run().stdout.split() == ["1", buffers]
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10, "the postmaster to die")
         again = run()
-        assert again.stdout.strip() == "2", again.stderr  # started again, committed row recovered
+        assert again.stdout.split() == ["2", buffers], again.stderr  # started again, committed row recovered
         assert "not shut down cleanly" in again.stderr
     finally:
         from db.connect import stop_embedded
@@ -128,6 +132,10 @@ def test_an_outage_under_the_daemon_delivers_each_alert_once_and_retries_the_cut
     assert "Connection refused" in text  # the outage was real: the crawl's stores and claims waited it out
     drainer = [line for line in text.splitlines() if "alert drainer: database unavailable" in line]
     assert 1 <= len(drainer) <= 3, drainer  # one line per failed attempt, 5 s then 10 s apart
+    # psycopg's pool says it once (it tried twice a second, two lines each time), on one line
+    pool = [line for line in text.splitlines() if "psycopg.pool" in line]
+    assert 1 <= len(pool) <= 2 and all("Connection refused" in line for line in pool), pool
+    assert all(line[:2].isdigit() for line in text.splitlines()), text  # no continuation lines
     assert "Traceback" not in text, text[-3000:]
 
 

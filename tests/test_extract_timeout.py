@@ -20,7 +20,7 @@ from tests.conftest import fresh_database
 from tests.hostile_server import article_html, rss
 from tests.test_hostile import crawl_logged, lines_naming, outlet_toml
 
-CAP = 1.0
+CAP = 0.75  # the slow page takes 3 s on an idle machine of this kind, 4-5 s under load
 SLOW_PAGE = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>A page of words</title></head>"
              "<body><article><h1>A page of words</h1><p>"
              + "".join(f"<span>word{i} </span>" for i in range(19_000))
@@ -74,7 +74,7 @@ def slow_seconds() -> float:
 
 
 def test_the_slow_page_is_slow_without_a_cap(slow_seconds: float) -> None:
-    assert slow_seconds > 3 * CAP
+    assert slow_seconds > 2 * CAP
 
 
 def test_a_page_over_the_cap_is_cut_and_its_worker_replaced(slow_seconds: float) -> None:

@@ -109,6 +109,59 @@ def test_relevance_ranks_the_newest_pool_and_estimates_the_total(conn) -> None:
     assert archive.search(conn, Filters("Russia"), expand=True, limit=2, offset=4, rank_pool=3) == []
 
 
+@pytest.mark.parametrize("visit", ["walk", "bitmap", "walk-gives-up"])
+def test_the_walk_and_the_bitmap_find_the_same_pool(conn, monkeypatch, visit: str) -> None:
+    """The planner's estimates choose how the pool is found; whichever way, the pages are the same."""
+    cases = [(Filters("Russia"), 3), (Filters('"foreign minister"'), 2), (Filters("Japan -Lavrov"), 2),
+             (Filters('"foreign minister" -hockey'), 1), (Filters('"Sergey Lavrov" OR 北方領土'), 2),
+             (Filters("Russia", outlet="demo-kyodo"), 1), (Filters(None), 2)]
+    chosen = {repr(f): (archive.search(conn, f, expand=True, limit=100, rank_pool=pool) if f.query else None,
+                        archive.search(conn, f, sort="date", limit=100, rank_pool=pool) if f.query else None,
+                        archive.stories(conn, f, limit=100, pool=pool))
+              for f, pool in cases}
+    # every way, forced: no limit on the walk, no walk, a walk that gives up after one article
+    forced = {"walk": archive.EVERY_ARTICLE, "bitmap": 0, "walk-gives-up": 1}[visit]
+    monkeypatch.setattr(archive.Estimate, "walk_visits", lambda self, pool: forced)
+    for f, pool in cases:
+        by_rank, by_date, stories = chosen[repr(f)]
+        if f.query:
+            assert archive.search(conn, f, expand=True, limit=100, rank_pool=pool) == by_rank, f
+            assert archive.search(conn, f, sort="date", limit=100, rank_pool=pool) == by_date, f
+            assert by_date and by_rank
+        assert archive.stories(conn, f, limit=100, pool=pool) == stories, f
+        assert stories
+
+
+def test_the_pool_is_walked_only_where_that_is_expected_to_be_cheaper() -> None:
+    # figures of bench/search.py's archive of 1,000,000 articles
+    walk = lambda matches, phrase=False, filtered=1_000_000: archive.Estimate(  # noqa: E731
+        matches, filtered, phrase).walk_visits(1000)
+    assert walk(4_942) == 0  # lavrov: the bitmap of its matches
+    assert walk(490_087) == 70_013  # government: walk, and give up where the bitmap would have cost as much
+    assert walk(75_945) == 0 and walk(75_945, phrase=True) == 75_945  # a phrase's bitmap rechecks every match
+    assert walk(737, phrase=True) == 0  # "northern territories"
+    assert walk(38_110) == 0 and walk(38_110, filtered=151_773) == 5_445  # an outlet's share of the archive
+    assert walk(0) == 0
+
+
+def test_phrase_free_drops_word_order_only_where_that_gives_a_superset(conn) -> None:
+    from db import bigrams
+
+    def free(query: str, cjk: str | None = None) -> tuple[str, str]:
+        return conn.execute("SELECT phrase_free(archive_query(%(q)s, %(c)s::tsquery))::text, "
+                            "archive_query(%(q)s, %(c)s::tsquery)::text", {"q": query, "c": cjk}).fetchone()
+
+    loose, exact = free('"prime minister" OR lavrov')
+    assert "<->" in exact and "<->" not in loose and loose == exact.replace("<->", "&")
+    assert free('"prime minister" -hockey')[0] == free('"prime minister" -hockey')[1]  # a negation: unchanged
+    assert free("o'brien's \\ <b>")[0].count("'") == free("o'brien's \\ <b>")[1].count("'")
+    conn.execute("SET LOCAL statement_timeout = '5s'")  # a char-by-char loop took minutes on this one
+    cjk, _ = bigrams.build_query("北方領土" * 250)
+    loose, exact = free("北方領土" * 250, cjk)
+    assert exact.count("<->") == 998 and "<->" not in loose
+    conn.rollback()
+
+
 def test_snippets_mark_the_matched_terms(conn) -> None:
     hit = archive.search(conn, Filters("Lavrov"), limit=1)[0]
     assert archive.matched_terms(hit.snippet) == ["Lavrov"]
