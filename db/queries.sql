@@ -747,8 +747,9 @@ FROM (SELECT count(*) AS pooled FROM pool) c
 ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
 
 -- search_estimate --
--- the planner's estimates of the matching articles (a total when the pool was cut) and of the
--- articles the filters alone leave (the walk's share of matches), in one plan (db/search.py)
+-- the planner's estimates, in one plan (db/search.py): the matching articles (a total when the
+-- pool was cut), the articles the filters alone leave (the walk's share of matches), and the
+-- matches before the filters (what the GIN bitmap fetches: no index applies the filters to it)
 EXPLAIN (FORMAT JSON)
 SELECT 1 FROM articles a
 WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
@@ -757,6 +758,9 @@ UNION ALL
 SELECT 1 FROM articles a
 WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                      %(outlet)s, %(language)s, %(since)s, %(until)s)
+UNION ALL
+SELECT 1 FROM articles a
+WHERE a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
 
 -- matching_originals --
 -- every result of a query, an original standing for its matching copies, in search_page's date order

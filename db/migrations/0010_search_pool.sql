@@ -19,3 +19,8 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
          WITH ORDINALITY AS m(match, n),
          LATERAL (SELECT match[1] AS token) t
 $$;
+
+-- A search filtered by outlet walks that outlet's newest articles (search_page `walked`) without
+-- fetching every other outlet's on the way: at a million articles, `earthquake --outlet nhk`
+-- (8% of the archive) took 217 ms with only articles_recent_idx, 119 ms with this.
+CREATE INDEX IF NOT EXISTS articles_outlet_recent_idx ON articles (outlet, (coalesce(published_at, fetched_at)));
