@@ -38,11 +38,13 @@ SORTS = ("relevance", "date")
 # anyway, and 500 matches reach back ten days for a term in 50 articles a day.
 RANK_POOL = 500
 # The pool is found by walking the newest articles in date order, reading each one's tsvector
-# (TOAST), or from the GIN index's bitmap of every match, a heap fetch each; a query with a phrase
-# has each bitmap match read and rechecked as well. Per article, a walk costs about this many
-# times a bitmap match (bench/search.py at 1,000,000 articles: 10 us against 1.5 us; 13 us for a
-# phrase's recheck).
+# (TOAST), or from the GIN index's bitmap of every match, a heap fetch each. Per article, a walk
+# costs about this many times a bitmap match (bench/search.py at 1,000,000 articles: 10 us
+# against 1.5 us).
 WALK_COST = 7
+# PostgreSQL estimates a phrase as if its words were independent, which undercounts one whose
+# words come together: 33,000 for 57,000 matches of a Japanese term's two bigrams (bench/japanese.py),
+# whose bitmap took 0.3 s and walk 27 ms. A phrase walks sooner.
 WALK_COST_PHRASE = 1
 EVERY_ARTICLE = 2**62  # a walk's limit that never binds
 # websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
