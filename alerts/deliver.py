@@ -2,8 +2,9 @@
 
 Delivery is at least once: a drainer that dies after sending but before marking sends again
 when the lease expires; one that dies before sending loses nothing. Every message carries the
-ids of its deliveries (see `alerts.channels.send`), so a receiver can drop such a repeat. Instant alerts go one
-message per delivery; a digest watch's due alerts on one channel go as one message.
+ids of its deliveries (see `alerts.channels.send`), so a receiver can drop such a repeat.
+Instant alerts go one message per delivery; a digest watch's due alerts on one channel go as
+one message.
 """
 
 from __future__ import annotations

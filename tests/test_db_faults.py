@@ -56,7 +56,8 @@ def test_an_embedded_server_killed_with_9_starts_again(tmp_path: Path) -> None:
     code = ("import sys; from pathlib import Path; from db.connect import embedded_dsn; import psycopg\n"
             "with psycopg.connect(embedded_dsn(Path(sys.argv[1]))) as c:\n"
             "    c.execute('CREATE TABLE IF NOT EXISTS t (x int)'); c.execute('INSERT INTO t VALUES (1)'); c.commit()\n"
-            "    print(c.execute('SELECT count(*) FROM t').fetchone()[0], c.execute('SHOW shared_buffers').fetchone()[0])\n")
+            "    print(c.execute('SELECT count(*) FROM t').fetchone()[0],\n"
+            "          c.execute('SHOW shared_buffers').fetchone()[0])\n")
     run = lambda: subprocess.run([sys.executable, "-c", code, str(pgdata)], capture_output=True, text=True,  # noqa: E731
                                  timeout=60)
     try:
