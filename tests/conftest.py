@@ -130,6 +130,52 @@ def crawl_into(dsn: str, outlets, home: Path):
     return crawl_and_record(outlets, config, dsn, throttle_start_delay=0.05)
 
 
+class LocalSite:
+    """An HTTP server on 127.0.0.1 (port 0) in a thread. A subclass answers in `respond(path,
+    if_none_match)` -> (status, body, headers); `arrive` sees each request as it comes in and
+    `record` once it is answered."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.arrive(self.path)
+                if_none_match = self.headers.get("If-None-Match")
+                status, body, headers = site.respond(self.path, if_none_match)
+                site.record(self.path, if_none_match, status)
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def respond(self, path: str, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
+        raise NotImplementedError
+
+    def arrive(self, path: str) -> None:
+        pass
+
+    def record(self, path: str, if_none_match: str | None, status: int) -> None:
+        pass
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class WebhookReceiver:
     """An HTTP server on 127.0.0.1 (port 0) in a thread that records every JSON POST; answers
     with the statuses in `responses` in turn (then 200)."""

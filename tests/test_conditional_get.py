@@ -5,16 +5,14 @@ archived, so a failed article is not hidden by the next 304."""
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from scheduler.outlets import parse_outlets
-from tests.conftest import crawl_into
+from tests.conftest import LocalSite, crawl_into
 
 ARTICLE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="2024-01-0{n}T10:00:00+00:00"></head><body><article>
@@ -33,7 +31,7 @@ def feed_xml(base: str, items: list[int]) -> bytes:
             f"{entries}</channel></rss>").encode()
 
 
-class Site:
+class Site(LocalSite):
     """A feed and its articles on 127.0.0.1, recording each request's conditional headers and status."""
 
     def __init__(self, validators: bool) -> None:
@@ -43,27 +41,13 @@ class Site:
         self.delay = 0.0  # seconds each article takes to answer
         self.arrived: list[str] = []  # paths, as requests arrive (before any delay)
         self.log: list[tuple[str, str | None, int]] = []  # (path, If-None-Match, status)
-        site = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.arrived.append(self.path)
-                status, body, headers = site.respond(self.path, self.headers.get("If-None-Match"))
-                site.log.append((self.path, self.headers.get("If-None-Match"), status))
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def arrive(self, path: str) -> None:
+        self.arrived.append(path)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def record(self, path: str, if_none_match: str | None, status: int) -> None:
+        self.log.append((path, if_none_match, status))
 
     def respond(self, path: str, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
         if path == "/feed.xml":
@@ -85,9 +69,6 @@ class Site:
 
     def requests(self, path: str) -> list[tuple[str | None, int]]:
         return [(inm, status) for p, inm, status in self.log if p == path]
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import psycopg
@@ -20,6 +18,7 @@ import pytest
 from crawler.robots import DEFAULT_TTL, MISSING, RobotsCache, robots_key
 from scheduler.database import sync_outlets
 from scheduler.outlets import parse_outlets
+from tests.conftest import LocalSite
 
 LOOPBACK = ("127.0.0.0/8",)
 DISALLOW_PRIVATE = "User-agent: *\nDisallow: /private/\n"
@@ -35,7 +34,7 @@ def article_html(n: int) -> bytes:
     return ARTICLE.format(title=f"Lighthouse report number {n}", n=n, paragraphs=paragraphs).encode()
 
 
-class Site:
+class Site(LocalSite):
     """One host on 127.0.0.1 with robots.txt, feeds and a sitemap (ETag validators) and articles;
     records (path, status) of every request."""
 
@@ -45,26 +44,10 @@ class Site:
         self.robots = DISALLOW_PRIVATE
         self.robots_status = 200
         self.log: list[tuple[str, int]] = []
-        site = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body, headers = site.respond(self.path, self.headers.get("If-None-Match"))
-                site.log.append((self.path, status))
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def record(self, path: str, if_none_match: str | None, status: int) -> None:
+        self.log.append((path, status))
 
     def respond(self, path: str, if_none_match: str | None) -> tuple[int, bytes, dict[str, str]]:
         if path == "/robots.txt":
@@ -92,10 +75,6 @@ class Site:
 
     def robots_fetches(self) -> int:
         return sum(path == "/robots.txt" for path, _ in self.log)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def outlets_text(base: str) -> str:
