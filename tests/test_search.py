@@ -164,6 +164,24 @@ def test_phrase_free_drops_word_order_only_where_that_gives_a_superset(conn) -> 
     conn.rollback()
 
 
+def test_a_query_the_same_in_every_form_drops_the_markers_and_matches_the_same(conn) -> None:
+    from db import bigrams
+
+    marked = ("(websearch_to_tsquery('english', %(q)s) && '~en') || (websearch_to_tsquery('simple', %(q)s) && "
+              "'~simple') || (%(c)s::tsquery && '~cjk')")
+    found = 0
+    for query in ["Lavrov", "Lavrov -hockey", "kuril OR nhk", "Lavrov 北方領土", "running"]:
+        cjk, _ = bigrams.build_query(query)
+        params = {"q": query, "c": cjk}
+        [(form,)] = conn.execute("SELECT archive_query(%(q)s, %(c)s::tsquery)::text", params).fetchall()
+        assert ("~" in form) == (query in ("Lavrov 北方領土", "running")), form  # names: one form for all
+        rows = [conn.execute(f"SELECT array_agg(id ORDER BY id) FROM articles WHERE search @@ {where}",
+                             params).fetchone()[0] for where in ("archive_query(%(q)s, %(c)s::tsquery)", f"({marked})")]
+        assert rows[0] == rows[1], query
+        found += len(rows[0] or [])
+    assert found  # the demo has matches to compare
+
+
 def test_snippets_mark_the_matched_terms(conn) -> None:
     hit = archive.search(conn, Filters("Lavrov"), limit=1)[0]
     assert archive.matched_terms(hit.snippet) == ["Lavrov"]

@@ -24,3 +24,33 @@ $$;
 -- fetching every other outlet's on the way: at a million articles, `earthquake --outlet nhk`
 -- (8% of the archive) took 217 ms with only articles_recent_idx, 119 ms with this.
 CREATE INDEX IF NOT EXISTS articles_outlet_recent_idx ON articles (outlet, (coalesce(published_at, fetched_at)));
+
+-- archive_query (0009) ANDs each form of a query with its marker lexeme. When the three forms are
+-- one and the same tsquery (a name: `lavrov`, `kuril OR nhk`), and since every article carries
+-- exactly one marker, the OR of the three arms is that form alone: the same matches, without
+-- the GIN scan stepping through the markers' posting trees, which hold every article (17 ms
+-- against 8 ms for the 19,000 matches of `lavrov` in a million articles).
+CREATE OR REPLACE FUNCTION archive_query(query text, query_cjk tsquery) RETURNS tsquery
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    en tsquery := websearch_to_tsquery('english'::regconfig, coalesce(query, ''));
+    simple tsquery := websearch_to_tsquery('simple'::regconfig, coalesce(query, ''));
+    joined tsquery;
+BEGIN
+    IF numnode(en) > 0 AND en::text = simple::text AND en::text = query_cjk::text THEN
+        RETURN en;
+    END IF;
+    IF numnode(en) > 0 THEN
+        joined := en && '''~en'''::tsquery;
+    END IF;
+    IF numnode(simple) > 0 THEN
+        joined := CASE WHEN joined IS NULL THEN simple && '''~simple'''::tsquery
+                       ELSE joined || (simple && '''~simple'''::tsquery) END;
+    END IF;
+    IF query_cjk IS NOT NULL AND numnode(query_cjk) > 0 THEN
+        joined := CASE WHEN joined IS NULL THEN query_cjk && '''~cjk'''::tsquery
+                       ELSE joined || (query_cjk && '''~cjk'''::tsquery) END;
+    END IF;
+    RETURN joined;
+END
+$$;
