@@ -371,10 +371,11 @@ def main() -> None:
             with psycopg.connect(dsn) as conn:
                 filters = filters_of(spec)
                 estimate = archive.planner_estimate(conn, filters)
-                params = filters.params() | {"expand": False, "by_date": False, "limit": 21, "offset": 0,
-                                             "pool": archive.RANK_POOL,
-                                             "visit": estimate.walk_visits(archive.RANK_POOL),
-                                             "phrase": estimate.phrase}
+                window = archive.window_for(conn, filters, estimate, archive.RANK_POOL)
+                print(f"  {estimate}\n  {window}")
+                params = filters.params() | window.params() | {
+                    "expand": False, "by_date": False, "limit": 21, "offset": 0, "pool": archive.RANK_POOL,
+                    "phrase": estimate.phrase}
                 for (line,) in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + QUERIES["search_page"], params):
                     print("  " + line)
         print(f"archive: {size[0]:,} articles, {size[1]:,} copies, database {size[3] / 2**30:.1f} GiB" + (

@@ -661,11 +661,11 @@ VACUUM (ANALYZE) articles, article_bands
 -- search_page --
 -- one page of a web-search query (db/search.py `search`; the match: archive_match, 0009) over a
 -- bounded pool: the newest %(pool)s matching articles, so that a term found in half the archive
--- costs about what a rare one does. Two ways to the pool, chosen by db/search.py from estimates:
--- `walked` checks the newest filtered articles in date order, at most %(visit)s of them (0: not
--- tried), each check reading the article's tsvector; `bitmapped` takes every match from the GIN
--- index and keeps the newest, and runs only when the walk did not fill the pool. Either way the
--- pool is the same rows. A matching copy shows as its original once unless expand.
+-- costs about what a rare one does. The pool comes from the GIN index, sorted by date: `windowed`
+-- asks it only for the days of a window (archive_window, 0011: from %(window)s to
+-- %(window_end)s, the newest articles db/search.py expects to hold the pool; NULL: no window,
+-- every match), and `bitmapped` asks for every match when the window held fewer than the pool.
+-- Either way the pool is the same rows. A matching copy shows as its original once unless expand.
 -- Relevance (weighted by recency) ranks the pool. Date order is exact for the results dated after
 -- the pool's oldest article (`complete` of them; every result of a pool that was not cut): a copy
 -- is never older than its original, so no result of that span can be missing from the pool.
@@ -676,35 +676,37 @@ WITH q AS (
     SELECT websearch_to_tsquery('english', %(query)s) AS en,
            websearch_to_tsquery('simple', %(query)s) AS simple,
            %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
-), walked AS MATERIALIZED (
-    SELECT r.id, r.copy_of, r.at
-    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
-          FROM articles a
-          WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                               %(outlet)s, %(language)s, %(since)s, %(until)s)
-          ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
-          LIMIT %(visit)s) r
-    WHERE r.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
-    ORDER BY r.at DESC, r.id DESC
-    LIMIT %(pool)s
-), bitmapped AS MATERIALIZED (
+), windowed AS MATERIALIZED (
     -- a query with a phrase (%(phrase)s): its candidates without word order (phrase_free, 0010),
-    -- newest first, each rechecked for the phrase until the pool is full
+    -- newest first, each rechecked for the phrase (a read of its tsvector) until the pool is full
     SELECT c.id, c.copy_of, c.at
     FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
           FROM articles a
-          WHERE a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+          WHERE a.search @@ archive_window(phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)),
+                                           %(window)s::timestamptz, %(window_end)s::timestamptz, %(outlet)s)
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
-            AND (SELECT count(*) FROM walked) < %(pool)s
           -- no index has this order, which leaves the planner the GIN bitmap and a (top-N) sort
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
           LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
           OFFSET 0) c  -- keeps the recheck out here, after the sort
     WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
     LIMIT %(pool)s
+), bitmapped AS MATERIALIZED (
+    SELECT c.id, c.copy_of, c.at
+    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
+          FROM articles a
+          WHERE %(window)s::timestamptz IS NOT NULL AND (SELECT count(*) FROM windowed) < %(pool)s
+            AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                               %(outlet)s, %(language)s, %(since)s, %(until)s)
+          ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+          LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
+          OFFSET 0) c
+    WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
+    LIMIT %(pool)s
 ), pool AS MATERIALIZED (
-    SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = %(pool)s
+    SELECT * FROM windowed WHERE %(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) = %(pool)s
     UNION ALL
     SELECT * FROM bitmapped
 ), shown AS (
@@ -747,20 +749,38 @@ FROM (SELECT count(*) AS pooled FROM pool) c
 ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
 
 -- search_estimate --
--- the planner's estimates, in one plan (db/search.py): the matching articles (a total when the
--- pool was cut), the articles the filters alone leave (the walk's share of matches), and the
--- matches before the filters (what the GIN bitmap fetches: no index applies the filters to it)
+-- the planner's estimates, in one plan (db/search.py `Estimate`): the articles the outlet and dates
+-- leave (what a window's date lookup counts: no index has the language), the articles every
+-- filter leaves, the matching articles (a total when the pool was cut), and the matches before
+-- the filters (what a GIN bitmap without a window fetches: no index applies the filters to it)
 EXPLAIN (FORMAT JSON)
 SELECT 1 FROM articles a
-WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                    %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
+WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                     %(outlet)s, NULL, %(since)s, %(until)s)
 UNION ALL
 SELECT 1 FROM articles a
 WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                      %(outlet)s, %(language)s, %(since)s, %(until)s)
 UNION ALL
 SELECT 1 FROM articles a
+WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                    %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
+UNION ALL
+SELECT 1 FROM articles a
 WHERE a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+
+-- search_window --
+-- the dates of the newest article and of the one %(skip)s places older, among an outlet's articles
+-- (every outlet's when NULL) in a date range: where a window of that many articles begins (db/search.py
+-- `window_for`). Read from articles_recent_idx or articles_outlet_recent_idx alone (0011).
+SELECT (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
+        WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                             %(outlet)s, NULL, %(since)s, %(until)s)
+        ORDER BY coalesce(a.published_at, a.fetched_at) DESC LIMIT 1) AS newest,
+       (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
+        WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                             %(outlet)s, NULL, %(since)s, %(until)s)
+        ORDER BY coalesce(a.published_at, a.fetched_at) DESC OFFSET %(skip)s LIMIT 1) AS oldest
 
 -- matching_originals --
 -- every result of a query, an original standing for its matching copies, in search_page's date order
@@ -779,34 +799,47 @@ LIMIT %(limit)s
 -- first, from the newest %(pool)s matching articles: a story first published after the oldest of
 -- them cannot be missing, so the first `complete` stories are exact (db/search.py grows the pool
 -- until they hold the page). One row of NULLs with `pooled` when the page is empty.
-WITH walked AS MATERIALIZED (  -- the two ways to the pool of search_page
-    SELECT r.story, r.at
+WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, by the date index
+    SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at
+    FROM articles a
+    WHERE %(query)s::text IS NULL
+      AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                         %(outlet)s, %(language)s, %(since)s, %(until)s)
+    ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
+    LIMIT %(pool)s
+), windowed AS MATERIALIZED (  -- a query: the two ways to the pool of search_page
+    SELECT c.story, c.at
     FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
-                 a.id, a.search
+                 a.search
           FROM articles a
-          WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+          WHERE %(query)s::text IS NOT NULL
+            AND a.search @@ archive_window(phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)),
+                                           %(window)s::timestamptz, %(window_end)s::timestamptz, %(outlet)s)
+            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
-          ORDER BY coalesce(a.published_at, a.fetched_at) DESC, a.id DESC
-          LIMIT %(visit)s) r
-    WHERE %(query)s::text IS NULL OR r.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
-    ORDER BY r.at DESC, r.id DESC
+          ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
+          LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
+          OFFSET 0) c
+    WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
     LIMIT %(pool)s
 ), bitmapped AS MATERIALIZED (
     SELECT c.story, c.at
     FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
                  a.search
           FROM articles a
-          WHERE (%(query)s::text IS NULL OR a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)))
+          WHERE %(window)s::timestamptz IS NOT NULL AND (SELECT count(*) FROM windowed) < %(pool)s
+            AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
-            AND (SELECT count(*) FROM walked) < %(pool)s
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
           LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
           OFFSET 0) c
     WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
     LIMIT %(pool)s
 ), pool AS MATERIALIZED (
-    SELECT * FROM walked WHERE (SELECT count(*) FROM walked) = %(pool)s
+    SELECT * FROM walked
+    UNION ALL
+    SELECT * FROM windowed WHERE %(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) = %(pool)s
     UNION ALL
     SELECT * FROM bitmapped
 ), page AS (

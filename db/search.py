@@ -11,7 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -22,7 +22,7 @@ from db.articles import ArticleRow, CopyRow, copies_of
 from db.pages import RawPage
 from db.queries import QUERIES
 
-# The queries whose plan depends on the query's values (which index answers it, walk or bitmap) run
+# The queries whose plan depends on the query's values (which index answers it, the window) run
 # with prepare=False: psycopg prepares a statement after 5 runs, and PostgreSQL may then settle
 # on one generic plan for every query (bench/search.py: "prime minister" took 4.4 s instead of
 # 0.13 s on a long-lived connection).
@@ -37,16 +37,23 @@ SORTS = ("relevance", "date")
 # 29 / 34 ms (1,000,000 English articles: p50 112 against 80 ms). Recency weighs on the score
 # anyway, and 500 matches reach back ten days for a term in 50 articles a day.
 RANK_POOL = 500
-# The pool is found by walking the newest articles in date order, reading each one's tsvector
-# (TOAST), or from the GIN index's bitmap of every match, a heap fetch each. Per article, a walk
-# costs about this many times a bitmap match (bench/search.py at 1,000,000 articles: 10 us
-# against 1.5 us).
-WALK_COST = 7
-# PostgreSQL estimates a phrase as if its words were independent, which undercounts one whose
-# words come together: 33,000 for 57,000 matches of a Japanese term's two bigrams (bench/japanese.py),
-# whose bitmap took 0.3 s and walk 27 ms. A phrase walks sooner.
-WALK_COST_PHRASE = 1
-EVERY_ARTICLE = 2**62  # a walk's limit that never binds
+# The pool comes from the GIN index, sorted by date. Asked for the days of a window of the newest
+# articles (archive_window, migration 0011), the index steps through the window's postings; asked
+# for every match, it returns each, and each match's row is fetched for its date. Costs per
+# article, in row fetches (about 1.2 us at 1,000,000 articles, bench/search.py): a window's
+# article (its day's posting, and its date index entry read to find the window), a day of the
+# window (one more lexeme looked up), a match without a window (its posting and its row).
+WINDOW_COST = 0.3
+DAY_COST = 3
+MATCH_COST = 1.1
+# A window spans this many times the articles expected to hold the pool: the estimate is the
+# archive's average, and news comes in bursts. The planner counts a phrase as its words anywhere
+# in an article, often many more than hold the phrase ("prime minister": 1 in 4), hence more.
+WINDOW_MARGIN = 1.5
+WINDOW_MARGIN_PHRASE = 4
+# A window's days are an OR in the tsquery, one level deeper each: past a few thousand, PostgreSQL
+# runs out of stack. Far fewer cost less than every match anyway (DAY_COST).
+MAX_WINDOW_DAYS = 1000
 # websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
 # 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
 # letters and digits, wider than the parser's own notion of a word on purpose.
@@ -205,12 +212,11 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
     params = filters.params() | {"expand": expand, "by_date": sort == "date", "limit": limit + 1, "offset": offset}
     pool = rank_pool if sort == "relevance" else max(rank_pool, (offset + limit + 1) * 5 // 4)
     estimate = planner_estimate(conn, filters)
-    estimated = estimate.matches
     while True:
+        window = window_for(conn, filters, estimate, pool)
         with conn.cursor(row_factory=class_row(Hit)) as cur:
-            rows = cur.execute(QUERIES["search_page"], params | {
-                "pool": pool, "visit": estimate.walk_visits(pool), "phrase": estimate.phrase},
-                prepare=False).fetchall()
+            rows = cur.execute(QUERIES["search_page"], params | window.params() | {
+                "pool": pool, "phrase": estimate.phrase}, prepare=False).fetchall()
         hits = [h for h in rows if h.id is not None]
         cut = rows[0].pooled == pool
         if sort == "relevance" or not cut or (hits and hits[0].complete > offset + limit):
@@ -223,7 +229,7 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
     first = hits[0]
     total, exact = first.shown_total, not cut
     if cut:  # the matches the planner expects, folded in the pool's proportion
-        total = max(first.shown_total, round(estimated * first.shown_total / first.pooled))
+        total = max(first.shown_total, round(estimate.matches * first.shown_total / first.pooled))
     copies = copies_of(conn, [h.id for h in hits if h.copy_of is None])
     return [Hit(**{**h.__dict__, "copies": copies.get(h.id, []), "total": total, "total_exact": exact,
                    "more": more}) for h in hits]
@@ -238,24 +244,67 @@ def matching_originals(conn: psycopg.Connection, filters: Filters, *, limit: int
 
 @dataclass(frozen=True)
 class Estimate:
-    """The planner's idea of a query: its matches, the articles its filters leave, whether it has a
-    phrase, and the candidates the GIN bitmap fetches (its matches, or a phrase's words in any
-    order, before the filters)."""
+    """The planner's idea of a query: its matches, the articles its filters leave (`domain`: those
+    of the outlet and dates, the language aside), whether it has a phrase, and the candidates a
+    GIN bitmap without a window fetches (its matches, or a phrase's words in any order, before
+    the filters)."""
     matches: int
     filtered: int
     phrase: bool
     candidates: int = 0
+    domain: int = 0
 
-    def walk_visits(self, pool: int) -> int:
-        """How many of the newest filtered articles a walk to `pool` matches may check before the
-        bitmap takes over: 0 when the bitmap is expected to cost less. A walk that reaches the
-        limit has cost what the bitmap would have (a phrase in a rare term the planner
-        overestimated), so a bad estimate costs twice the better way at most, never a walk of
-        the whole archive."""
-        matches = max(self.matches, 1)
-        expected = pool * max(self.filtered, matches) / matches  # articles checked before the pool is full
-        limit = max(self.candidates, matches) / (WALK_COST_PHRASE if self.phrase else WALK_COST)
-        return 0 if expected > limit else math.ceil(limit)
+    @property
+    def margin(self) -> float:
+        return WINDOW_MARGIN_PHRASE if self.phrase else WINDOW_MARGIN
+
+    def window_span(self, pool: int) -> int | None:
+        """How many of the newest articles of the outlet and dates a window should span to hold
+        `pool` matches, or None when fetching every match is expected to cost less (a rare term)."""
+        domain = max(self.domain, self.filtered, 1)
+        span = math.ceil(self.margin * pool * domain / max(self.matches, 1))
+        if span >= domain:
+            return None
+        return span if self.window_cost(pool, span, days=1) < self.bitmap_cost() else None
+
+    def window_cost(self, pool: int, span: int, days: int) -> float:
+        # its articles and days, and the rows of its matches (before the language filter)
+        return WINDOW_COST * span + DAY_COST * days + self.margin * pool * max(self.domain, 1) / max(self.filtered, 1)
+
+    def bitmap_cost(self) -> float:
+        return MATCH_COST * max(self.candidates, self.matches)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days a pool is looked for in (archive_window, 0011), from `since` to `until` (UTC days,
+    both included); None: every match. A window that held fewer than the pool is followed, in the
+    same statement, by every match (search_page `bitmapped`)."""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"window": self.since, "window_end": self.until}
+
+
+EVERY_MATCH = Window()
+
+
+def window_for(conn: psycopg.Connection, filters: Filters, estimate: Estimate, pool: int) -> Window:
+    """The window of the newest articles expected to hold `pool` matches: from the date of the
+    article `span` places below the newest (of the outlet, in the dates), read from a date index."""
+    span = estimate.window_span(pool)
+    if span is None:
+        return EVERY_MATCH
+    newest, oldest = conn.execute(QUERIES["search_window"], filters.params() | {"skip": span},
+                                  prepare=False).fetchone()
+    if oldest is None:  # fewer articles than the span: the window would be everything
+        return EVERY_MATCH
+    days = (newest - oldest).days + 2
+    if days > MAX_WINDOW_DAYS or estimate.window_cost(pool, span, days) >= estimate.bitmap_cost():
+        return EVERY_MATCH
+    # a day more than the newest article's: one archived after this lookup, past midnight UTC
+    return Window(oldest, newest + timedelta(days=1))
 
 
 _PHRASE_RE = re.compile(r"<(?:-|\d+)>")
@@ -263,13 +312,15 @@ _PHRASE_RE = re.compile(r"<(?:-|\d+)>")
 
 def planner_estimate(conn: psycopg.Connection, filters: Filters) -> Estimate:
     plan = conn.execute(QUERIES["search_estimate"], filters.params(), prepare=False).fetchone()[0][0]["Plan"]
-    if plan["Node Type"] != "Append" or len(plan.get("Plans", ())) != 3:
-        # the match folded to false (a query of operators only): the filters' branch is all that is left
-        return Estimate(0, int(plan["Plan Rows"]), False)
-    match, filtered, candidates = plan["Plans"]
+    branches = plan.get("Plans", []) if plan["Node Type"] == "Append" else [plan]
+    domain = int(branches[0]["Plan Rows"])
+    if len(branches) != 4:
+        # the match folded to false (a query of operators only): the filters' branches are what is left
+        return Estimate(0, int(branches[-1]["Plan Rows"]), False, 0, domain)
+    _, filtered, match, candidates = branches
     conditions = json.dumps(match)  # the tsquery as the planner folded it: phrases show as <-> or <N>
     return Estimate(int(match["Plan Rows"]), int(filtered["Plan Rows"]), bool(_PHRASE_RE.search(conditions)),
-                    int(candidates["Plan Rows"]))
+                    int(candidates["Plan Rows"]), domain)
 
 
 def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offset: int = 0,
@@ -277,15 +328,14 @@ def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offs
     """Stories with a matching article (every story when `filters.query` is None), newest first,
     found among the newest matching articles (a pool grown until it holds the page)."""
     pool = max(pool, (offset + limit) * 5 // 4)
-    # every story (no query): the walk is the only way to the newest articles
+    # every story (no query): the newest articles, by the date index
     estimate = None if filters.query is None else planner_estimate(conn, filters)
     while True:
+        window = EVERY_MATCH if estimate is None else window_for(conn, filters, estimate, pool)
         with conn.cursor(row_factory=class_row(Story)) as cur:
-            rows = cur.execute(QUERIES["story_page"], filters.params() | {
+            rows = cur.execute(QUERIES["story_page"], filters.params() | window.params() | {
                 "limit": limit, "offset": offset, "pool": pool,
-                "visit": EVERY_ARTICLE if estimate is None else estimate.walk_visits(pool),
-                "phrase": estimate is not None and estimate.phrase},
-                prepare=False).fetchall()
+                "phrase": estimate is not None and estimate.phrase}, prepare=False).fetchall()
         found = [s for s in rows if s.story_id is not None]
         if rows[0].pooled < pool or (found and (found[0].complete or 0) >= offset + limit):
             return found

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -109,19 +110,32 @@ def test_relevance_ranks_the_newest_pool_and_estimates_the_total(conn) -> None:
     assert archive.search(conn, Filters("Russia"), expand=True, limit=2, offset=4, rank_pool=3) == []
 
 
-@pytest.mark.parametrize("visit", ["walk", "bitmap", "walk-gives-up"])
-def test_the_walk_and_the_bitmap_find_the_same_pool(conn, monkeypatch, visit: str) -> None:
-    """The planner's estimates choose how the pool is found; whichever way, the pages are the same."""
+def tight_window(conn, filters: Filters, estimate, pool: int) -> archive.Window:
+    """From the pool-th newest match's date to the newest's: the smallest window that holds the pool."""
+    dates = [at for (at,) in conn.execute(
+        "SELECT coalesce(published_at, fetched_at) FROM articles a WHERE archive_match(a.search, a.language, "
+        "a.outlet, coalesce(a.published_at, a.fetched_at), %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, "
+        "%(since)s, %(until)s) ORDER BY 1 DESC LIMIT %(pool)s", filters.params() | {"pool": pool})]
+    if len(dates) < pool:
+        return archive.EVERY_MATCH
+    return archive.Window(dates[-1], dates[0])
+
+
+@pytest.mark.parametrize("way", ["tight-window", "every-match", "window-too-small"])
+def test_a_window_and_every_match_find_the_same_pool(conn, monkeypatch, way: str) -> None:
+    """The planner's estimates choose the window the pool is looked for in; whichever it is, and
+    when it holds too few (every match is then taken), the pages are the same."""
     cases = [(Filters("Russia"), 3), (Filters('"foreign minister"'), 2), (Filters("Japan -Lavrov"), 2),
              (Filters('"foreign minister" -hockey'), 1), (Filters('"Sergey Lavrov" OR 北方領土'), 2),
-             (Filters("Russia", outlet="demo-kyodo"), 1), (Filters(None), 2)]
+             (Filters("Russia", outlet="demo-kyodo"), 1), (Filters("Russia", language="en"), 2), (Filters(None), 2)]
     chosen = {repr(f): (archive.search(conn, f, expand=True, limit=100, rank_pool=pool) if f.query else None,
                         archive.search(conn, f, sort="date", limit=100, rank_pool=pool) if f.query else None,
                         archive.stories(conn, f, limit=100, pool=pool))
               for f, pool in cases}
-    # every way, forced: no limit on the walk, no walk, a walk that gives up after one article
-    forced = {"walk": archive.EVERY_ARTICLE, "bitmap": 0, "walk-gives-up": 1}[visit]
-    monkeypatch.setattr(archive.Estimate, "walk_visits", lambda self, pool: forced)
+    empty = archive.Window(datetime(2100, 1, 1, tzinfo=UTC), datetime(2100, 1, 2, tzinfo=UTC))
+    forced = {"tight-window": tight_window, "every-match": lambda *_: archive.EVERY_MATCH,
+              "window-too-small": lambda *_: empty}[way]
+    monkeypatch.setattr(archive, "window_for", forced)
     for f, pool in cases:
         by_rank, by_date, stories = chosen[repr(f)]
         if f.query:
@@ -132,18 +146,69 @@ def test_the_walk_and_the_bitmap_find_the_same_pool(conn, monkeypatch, visit: st
         assert stories
 
 
-def test_the_pool_is_walked_only_where_that_is_expected_to_be_cheaper() -> None:
+def test_a_tight_window_leaves_older_matches_out_of_the_index_scan(conn) -> None:
+    """The window is asked of the GIN index: its days are in the tsquery the index sees."""
+    f = Filters("Russia", outlet="demo-kyodo")
+    window = tight_window(conn, f, None, 1)
+    days = conn.execute("SELECT archive_window(archive_query(%(query)s, %(cjk)s::tsquery), %(window)s, "
+                        "%(window_end)s, %(outlet)s)::text", f.params() | window.params()).fetchone()[0]
+    assert "'~d" in days and "@demo-kyodo'" in days
+    every = conn.execute("SELECT count(*) FROM articles WHERE search @@ archive_query('Russia', NULL) "
+                         "AND outlet = 'demo-kyodo'").fetchone()[0]
+    within = conn.execute("SELECT count(*) FROM articles WHERE search @@ %s::tsquery", [days]).fetchone()[0]
+    assert 1 <= within <= every
+
+
+def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch) -> None:
+    """6,000 articles, one every 10 minutes: `earthquake` in a third of them, `tsunami` only in the
+    oldest half. The estimates choose a window for the first, which holds its pool; the second's
+    window (the planner expects it anywhere) holds none, and every match is taken instead."""
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/'), "
+                   "('wb', 'B', 'https://b.example/')")
+        db.execute("""
+            INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
+            SELECT 'https://t.example/' || i, CASE WHEN i % 4 = 0 THEN 'wb' ELSE 'wa' END, 'Report ' || i,
+                   CASE WHEN i % 3 = 0 THEN 'An earthquake struck the coast. ' ELSE 'Markets were calm. ' END
+                   || CASE WHEN i <= 3000 AND i % 2 = 0 THEN 'A tsunami warning followed. ' ELSE '' END
+                   || 'Story number ' || i || '.',
+                   timestamptz '2026-01-01 00:00+00' + i * interval '10 minutes', 'en', md5(i::text)
+            FROM generate_series(1, 6000) AS i""")
+        db.execute("ANALYZE articles")
+        cases = [Filters("earthquake"), Filters('"story number" -calm'), Filters("earthquake", outlet="wb"),
+                 Filters("tsunami"), Filters("earthquake OR tsunami", since=datetime(2026, 1, 20, tzinfo=UTC))]
+        windows = {repr(f): archive.window_for(db, f, archive.planner_estimate(db, f), 100) for f in cases}
+        assert all(windows[repr(f)] != archive.EVERY_MATCH for f in cases), windows
+        assert windows[repr(cases[0])].since > datetime(2026, 2, 1, tzinfo=UTC)  # the last few days of 42
+
+        def pages(f: Filters):  # the score is left out: its recency weight moves with the clock
+            return ([replace(h, score=0) for h in archive.search(db, f, expand=True, limit=50, rank_pool=100)],
+                    archive.search(db, f, sort="date", limit=50, offset=150, rank_pool=100),
+                    archive.stories(db, f, limit=20, offset=100, pool=100))
+
+        chosen = {repr(f): pages(f) for f in cases}
+        monkeypatch.setattr(archive, "window_for", lambda *_: archive.EVERY_MATCH)
+        for f in cases:
+            assert pages(f) == chosen[repr(f)], f
+            assert all(chosen[repr(f)]), f
+        newest_tsunami = chosen[repr(cases[3])][0]
+        assert max(h.published_at for h in newest_tsunami) == datetime(2026, 1, 21, 20, 0, tzinfo=UTC)
+
+
+def test_the_window_is_chosen_where_that_is_expected_to_be_cheaper() -> None:
     # figures of bench/search.py's archive of 1,000,000 articles
-    walk = lambda matches, phrase=False, filtered=1_000_000: archive.Estimate(  # noqa: E731
-        matches, filtered, phrase).walk_visits(1000)
-    assert walk(4_942) == 0  # lavrov: the bitmap of its matches
-    assert walk(490_087) == 70_013  # government: walk, and give up where the bitmap would have cost as much
-    assert walk(75_945) == 0 and walk(75_945, phrase=True) == 75_945  # a phrase's bitmap rechecks every match
-    assert walk(737, phrase=True) == 0  # "northern territories"
-    assert walk(38_110) == 0 and walk(38_110, filtered=151_773) == 5_445  # an outlet's share of the archive
-    # the bitmap fetches every match of the words before the date filter: 147,152 for 28,863 in the dates
-    assert archive.Estimate(28_863, 196_109, False, candidates=147_152).walk_visits(1000) == 21_022
-    assert walk(0) == 0
+    def span(matches, phrase=False, filtered=1_000_000, candidates=0, domain=0):
+        return archive.Estimate(matches, filtered, phrase, candidates or matches, domain or filtered).window_span(500)
+    assert span(75_958) == 9_874  # earthquake: 1.5 times the 6,600 newest articles that should hold 500 matches
+    assert span(490_087) == 1_531  # government
+    assert span(238_519, phrase=True) == 8_386  # "prime minister": a phrase's estimate is its words anywhere
+    assert span(4_942) is None  # lavrov's 19,000 matches would cost less than a window of 150,000 articles
+    assert span(737, phrase=True) is None  # "northern territories"
+    # an outlet's articles: its share of the archive, in its own day lexemes
+    assert span(6_069, filtered=80_000) == 9_887
+    # a language filter: the window is counted in the articles of every language, which are more
+    assert span(20_000, filtered=100_000, domain=1_000_000) == 37_500
+    assert span(0) is None
 
 
 def test_phrase_free_drops_word_order_only_where_that_gives_a_superset(conn) -> None:
