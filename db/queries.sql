@@ -663,8 +663,8 @@ VACUUM (ANALYZE) articles, article_bands
 -- bounded pool: the newest %(pool)s matching articles, so that a term found in half the archive
 -- costs about what a rare one does. The pool comes from the GIN index, sorted by date: `windowed`
 -- asks it only for the days of a window (archive_window, 0011: from %(window)s to
--- %(window_end)s, the newest articles db/search.py expects to hold the pool; NULL: no window,
--- every match), and `bitmapped` asks for every match when the window held fewer than the pool.
+-- %(window_end)s, the newest articles db/search.py expects to hold the pool), and `bitmapped`
+-- for every match when there is no window (NULL) or it held fewer than the pool.
 -- Either way the pool is the same rows. A matching copy shows as its original once unless expand.
 -- Relevance (weighted by recency) ranks the pool. Date order is exact for the results dated after
 -- the pool's oldest article (`complete` of them; every result of a pool that was not cut): a copy
@@ -678,13 +678,16 @@ WITH q AS (
            %(cjk)s::tsquery AS cjk  -- db/bigrams.build_query: the same query over the bigram column (0008)
 ), windowed AS MATERIALIZED (
     -- a query with a phrase (%(phrase)s): its candidates without word order (phrase_free, 0010),
-    -- newest first, each rechecked for the phrase (a read of its tsvector) until the pool is full
-    SELECT c.id, c.copy_of, c.at
-    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
+    -- newest first, each rechecked for the phrase (a read of its tsvector) until the pool is full.
+    -- The filters are written so that no other index joins the window's bitmap: the window's days
+    -- narrow it already, and a date or outlet index would add all its rows (18 ms for half a year).
+    SELECT c.id, c.copy_of, c.at, c.search, c.search_cjk, c.language
+    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search, a.search_cjk, a.language
           FROM articles a
-          WHERE a.search @@ archive_window(phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)),
-                                           %(window)s::timestamptz, %(window_end)s::timestamptz, %(outlet)s)
-            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+          WHERE %(window)s::timestamptz IS NOT NULL
+            AND a.search @@ phrase_free(archive_window(%(query)s, %(cjk)s::tsquery, %(window)s::timestamptz,
+                                                       %(window_end)s::timestamptz, %(outlet)s))
+            AND archive_filter(a.language, a.outlet || '', coalesce(a.published_at, a.fetched_at) + interval '0 s',
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           -- no index has this order, which leaves the planner the GIN bitmap and a (top-N) sort
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
@@ -692,11 +695,11 @@ WITH q AS (
           OFFSET 0) c  -- keeps the recheck out here, after the sort
     WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
     LIMIT %(pool)s
-), bitmapped AS MATERIALIZED (
-    SELECT c.id, c.copy_of, c.at
-    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search
+), bitmapped AS MATERIALIZED (  -- every match: no window, or one that held fewer than the pool
+    SELECT c.id, c.copy_of, c.at, c.search, c.search_cjk, c.language
+    FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search, a.search_cjk, a.language
           FROM articles a
-          WHERE %(window)s::timestamptz IS NOT NULL AND (SELECT count(*) FROM windowed) < %(pool)s
+          WHERE (%(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) < %(pool)s)
             AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
@@ -706,16 +709,16 @@ WITH q AS (
     WHERE NOT %(phrase)s OR c.search @@ archive_query(%(query)s, %(cjk)s::tsquery)
     LIMIT %(pool)s
 ), pool AS MATERIALIZED (
-    SELECT * FROM windowed WHERE %(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) = %(pool)s
+    SELECT * FROM windowed WHERE (SELECT count(*) FROM windowed) = %(pool)s
     UNION ALL
     SELECT * FROM bitmapped
 ), shown AS (
-    SELECT CASE WHEN %(expand)s THEN p.id ELSE coalesce(p.copy_of, p.id) END AS id,
+    SELECT CASE WHEN %(expand)s THEN r.id ELSE coalesce(r.copy_of, r.id) END AS id,
            max(CASE WHEN %(by_date)s THEN 0  -- no ranking for date order
                     WHEN r.search_cjk IS NOT NULL THEN ts_rank_cd(r.search_cjk, q.cjk, 32)
                     ELSE ts_rank_cd(r.search, CASE WHEN r.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32)
                END) AS rank
-    FROM pool p JOIN articles r ON r.id = p.id, q
+    FROM pool r, q  -- the pool carries what ranking reads (a tsvector as its TOAST pointer)
     GROUP BY 1
 ), page AS (
     SELECT a.id, a.url, a.outlet, a.title, a.published_at, a.fetched_at, a.language, a.copy_of, a.story_id,
@@ -744,7 +747,7 @@ FROM (SELECT count(*) AS pooled FROM pool) c
                      || ', MaxWords=28, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "' AS options) h,
      -- the words' neighbourhood first (text_window, 0009); the whole text when that marks nothing
      LATERAL (SELECT CASE WHEN a.search_cjk IS NULL
-                          THEN ts_headline(h.config, text_window(a.text, %(cjk_terms)s, 1500), h.query, h.options)
+                          THEN ts_headline(h.config, text_window(a.text, %(cjk_terms)s, 800), h.query, h.options)
                      END AS snippet) near
 ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
 
@@ -812,10 +815,10 @@ WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, b
     FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
                  a.search
           FROM articles a
-          WHERE %(query)s::text IS NOT NULL
-            AND a.search @@ archive_window(phrase_free(archive_query(%(query)s, %(cjk)s::tsquery)),
-                                           %(window)s::timestamptz, %(window_end)s::timestamptz, %(outlet)s)
-            AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+          WHERE %(query)s::text IS NOT NULL AND %(window)s::timestamptz IS NOT NULL
+            AND a.search @@ phrase_free(archive_window(%(query)s, %(cjk)s::tsquery, %(window)s::timestamptz,
+                                                       %(window_end)s::timestamptz, %(outlet)s))
+            AND archive_filter(a.language, a.outlet || '', coalesce(a.published_at, a.fetched_at) + interval '0 s',
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
           LIMIT CASE WHEN %(phrase)s THEN NULL ELSE %(pool)s END
@@ -827,7 +830,8 @@ WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, b
     FROM (SELECT coalesce(a.story_id, a.copy_of, a.id) AS story, coalesce(a.published_at, a.fetched_at) AS at,
                  a.search
           FROM articles a
-          WHERE %(window)s::timestamptz IS NOT NULL AND (SELECT count(*) FROM windowed) < %(pool)s
+          WHERE %(query)s::text IS NOT NULL
+            AND (%(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) < %(pool)s)
             AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
@@ -839,7 +843,7 @@ WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, b
 ), pool AS MATERIALIZED (
     SELECT * FROM walked
     UNION ALL
-    SELECT * FROM windowed WHERE %(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) = %(pool)s
+    SELECT * FROM windowed WHERE (SELECT count(*) FROM windowed) = %(pool)s
     UNION ALL
     SELECT * FROM bitmapped
 ), page AS (

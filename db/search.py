@@ -49,11 +49,11 @@ MATCH_COST = 1.1
 # A window spans this many times the articles expected to hold the pool: the estimate is the
 # archive's average, and news comes in bursts. The planner counts a phrase as its words anywhere
 # in an article, often many more than hold the phrase ("prime minister": 1 in 4), hence more.
-WINDOW_MARGIN = 1.5
+WINDOW_MARGIN = 2
 WINDOW_MARGIN_PHRASE = 4
-# A window's days are an OR in the tsquery, one level deeper each: past a few thousand, PostgreSQL
-# runs out of stack. Far fewer cost less than every match anyway (DAY_COST).
-MAX_WINDOW_DAYS = 1000
+# A window's days are an OR in the tsquery (one per form of the query), one level deeper each: past
+# a few thousand, PostgreSQL runs out of stack. Far fewer cost less than every match anyway.
+MAX_WINDOW_DAYS = 400
 # websearch_to_tsquery keeps pending operators on a stack of 32 (PostgreSQL's tsquery.c STACKDEPTH):
 # 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
 # letters and digits, wider than the parser's own notion of a word on purpose.

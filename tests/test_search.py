@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -146,17 +146,25 @@ def test_a_window_and_every_match_find_the_same_pool(conn, monkeypatch, way: str
         assert stories
 
 
-def test_a_tight_window_leaves_older_matches_out_of_the_index_scan(conn) -> None:
-    """The window is asked of the GIN index: its days are in the tsquery the index sees."""
+def test_a_window_is_asked_of_the_index_as_days_of_each_form(conn) -> None:
+    """The window's days are in the tsquery the GIN index sees, one OR per form of the query, in
+    place of the form's marker; the matches are those of the query in those days."""
     f = Filters("Russia", outlet="demo-kyodo")
     window = tight_window(conn, f, None, 1)
-    days = conn.execute("SELECT archive_window(archive_query(%(query)s, %(cjk)s::tsquery), %(window)s, "
-                        "%(window_end)s, %(outlet)s)::text", f.params() | window.params()).fetchone()[0]
-    assert "'~d" in days and "@demo-kyodo'" in days
-    every = conn.execute("SELECT count(*) FROM articles WHERE search @@ archive_query('Russia', NULL) "
-                         "AND outlet = 'demo-kyodo'").fetchone()[0]
+    sql = ("SELECT archive_window(%(query)s, %(cjk)s::tsquery, %(window)s, %(window_end)s, %(outlet)s)::text")
+    days = conn.execute(sql, f.params() | window.params()).fetchone()[0]
+    assert "'~en" in days and "'~simple" in days and "@demo-kyodo'" in days and "'~en'" not in days
     within = conn.execute("SELECT count(*) FROM articles WHERE search @@ %s::tsquery", [days]).fetchone()[0]
-    assert 1 <= within <= every
+    every = conn.execute("SELECT count(*) FROM articles a WHERE search @@ archive_query('Russia', NULL) "
+                         "AND outlet = 'demo-kyodo' AND coalesce(published_at, fetched_at) >= %s",
+                         [window.since.replace(hour=0, minute=0, second=0, microsecond=0)]).fetchone()[0]
+    assert within == every >= 1
+    assert conn.execute(sql, f.params() | archive.EVERY_MATCH.params()).fetchone()[0] is None
+    # the widest window a search asks for parses, and its tsquery nests no deeper than PostgreSQL allows
+    widest = archive.Window(window.since, window.since + timedelta(days=archive.MAX_WINDOW_DAYS - 1))
+    assert conn.execute("SELECT count(*) FROM articles WHERE search @@ phrase_free(archive_window("
+                        "'\"foreign minister\" OR Lavrov -hockey', %(cjk)s::tsquery, %(window)s, %(window_end)s, "
+                        "NULL))", Filters("x").params() | widest.params()).fetchone()[0] >= 0
 
 
 def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch) -> None:
@@ -199,15 +207,15 @@ def test_the_window_is_chosen_where_that_is_expected_to_be_cheaper() -> None:
     # figures of bench/search.py's archive of 1,000,000 articles
     def span(matches, phrase=False, filtered=1_000_000, candidates=0, domain=0):
         return archive.Estimate(matches, filtered, phrase, candidates or matches, domain or filtered).window_span(500)
-    assert span(75_958) == 9_874  # earthquake: 1.5 times the 6,600 newest articles that should hold 500 matches
-    assert span(490_087) == 1_531  # government
+    assert span(75_958) == 13_166  # earthquake: twice the 6,600 newest articles that should hold 500 matches
+    assert span(490_087) == 2_041  # government
     assert span(238_519, phrase=True) == 8_386  # "prime minister": a phrase's estimate is its words anywhere
     assert span(4_942) is None  # lavrov's 19,000 matches would cost less than a window of 150,000 articles
     assert span(737, phrase=True) is None  # "northern territories"
     # an outlet's articles: its share of the archive, in its own day lexemes
-    assert span(6_069, filtered=80_000) == 9_887
+    assert span(6_069, filtered=80_000) == 13_182
     # a language filter: the window is counted in the articles of every language, which are more
-    assert span(20_000, filtered=100_000, domain=1_000_000) == 37_500
+    assert span(20_000, filtered=100_000, candidates=100_000, domain=1_000_000) == 50_000
     assert span(0) is None
 
 
