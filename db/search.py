@@ -38,14 +38,15 @@ SORTS = ("relevance", "date")
 # anyway, and 500 matches reach back ten days for a term in 50 articles a day.
 RANK_POOL = 500
 # The pool comes from the GIN index, sorted by date. Asked for the days of a window of the newest
-# articles (archive_window, migration 0011), the index steps through the window's postings; asked
-# for every match, it returns each, and each match's row is fetched for its date. Costs per
-# article, in row fetches (about 1.2 us at 1,000,000 articles, bench/search.py): a window's
-# article (its day's posting, and its date index entry read to find the window), a day of the
-# window (one more lexeme looked up), a match without a window (its posting and its row).
-WINDOW_COST = 0.3
-DAY_COST = 3
-MATCH_COST = 1.1
+# articles (archive_window, migration 0011), the index steps through the window's postings and
+# tests each against the whole tsquery, days included; asked for every match, it returns each,
+# and each match's row is fetched for its date, unless an outlet or date index narrows the bitmap
+# first. Costs in row fetches (about 1.2 us at 1,000,000 articles, bench/search.py):
+WINDOW_COST = 0.3  # per article of a window: its posting, its entry in the date index (window_for)
+LEXEME_COST = 0.008  # per article of a window and lexeme of its days (3 a day, one per form)
+PLANNING_COST = 11  # per lexeme of a window's days: `earthquake --outlet nhk` over 172 days planned in 7 ms
+MATCH_COST = 1.1  # per match without a window: its posting and its row
+RANGE_COST = 0.1  # per article of an outlet or date range whose index narrows every match's bitmap
 # A window spans this many times the articles expected to hold the pool: the estimate is the
 # archive's average, and news comes in bursts. The planner counts a phrase as its words anywhere
 # in an article, often many more than hold the phrase ("prime minister": 1 in 4), hence more.
@@ -253,6 +254,7 @@ class Estimate:
     phrase: bool
     candidates: int = 0
     domain: int = 0
+    narrowed: bool = False  # an outlet or dates: an index of theirs can narrow a bitmap
 
     @property
     def margin(self) -> float:
@@ -268,11 +270,18 @@ class Estimate:
         return span if self.window_cost(pool, span, days=1) < self.bitmap_cost() else None
 
     def window_cost(self, pool: int, span: int, days: int) -> float:
-        # its articles and days, and the rows of its matches (before the language filter)
-        return WINDOW_COST * span + DAY_COST * days + self.margin * pool * max(self.domain, 1) / max(self.filtered, 1)
+        lexemes = 3 * days
+        # its articles, tested against its days, and the rows of its matches (before the language filter)
+        return (span * (WINDOW_COST + LEXEME_COST * lexemes) + PLANNING_COST * lexemes
+                + self.margin * pool * max(self.domain, 1) / max(self.filtered, 1))
 
     def bitmap_cost(self) -> float:
-        return MATCH_COST * max(self.candidates, self.matches)
+        every = MATCH_COST * max(self.candidates, self.matches)
+        if not self.narrowed:
+            return every
+        # the outlet's or the dates' index ANDed with the bitmap: only the rows in their range fetched
+        in_range = self.matches * max(self.domain, 1) / max(self.filtered, 1)
+        return min(every, (MATCH_COST - 1) * self.candidates + RANGE_COST * self.domain + in_range)
 
 
 @dataclass(frozen=True)
@@ -320,7 +329,8 @@ def planner_estimate(conn: psycopg.Connection, filters: Filters) -> Estimate:
     _, filtered, match, candidates = branches
     conditions = json.dumps(match)  # the tsquery as the planner folded it: phrases show as <-> or <N>
     return Estimate(int(match["Plan Rows"]), int(filtered["Plan Rows"]), bool(_PHRASE_RE.search(conditions)),
-                    int(candidates["Plan Rows"]), domain)
+                    int(candidates["Plan Rows"]), domain,
+                    narrowed=any(v is not None for v in (filters.outlet, filters.since, filters.until)))
 
 
 def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offset: int = 0,

@@ -170,7 +170,8 @@ def test_a_window_is_asked_of_the_index_as_days_of_each_form(conn) -> None:
 def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch) -> None:
     """6,000 articles, one every 10 minutes: `earthquake` in a third of them, `tsunami` only in the
     oldest half. The estimates choose a window for the first, which holds its pool; the second's
-    window (the planner expects it anywhere) holds none, and every match is taken instead."""
+    window (the planner expects it anywhere) holds none, and every match is taken instead. The
+    pages are those of every match, however the pool was found."""
     with psycopg.connect(dsn, autocommit=True) as db:
         db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/'), "
                    "('wb', 'B', 'https://b.example/')")
@@ -186,7 +187,8 @@ def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(ds
         cases = [Filters("earthquake"), Filters('"story number" -calm'), Filters("earthquake", outlet="wb"),
                  Filters("tsunami"), Filters("earthquake OR tsunami", since=datetime(2026, 1, 20, tzinfo=UTC))]
         windows = {repr(f): archive.window_for(db, f, archive.planner_estimate(db, f), 100) for f in cases}
-        assert all(windows[repr(f)] != archive.EVERY_MATCH for f in cases), windows
+        # the outlet's quarter of the archive: its index narrowing every match's bitmap is expected to cost less
+        assert [windows[repr(f)] != archive.EVERY_MATCH for f in cases] == [True, True, False, True, True]
         assert windows[repr(cases[0])].since > datetime(2026, 2, 1, tzinfo=UTC)  # the last few days of 42
 
         def pages(f: Filters):  # the score is left out: its recency weight moves with the clock
@@ -204,19 +206,25 @@ def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(ds
 
 
 def test_the_window_is_chosen_where_that_is_expected_to_be_cheaper() -> None:
-    # figures of bench/search.py's archive of 1,000,000 articles
-    def span(matches, phrase=False, filtered=1_000_000, candidates=0, domain=0):
-        return archive.Estimate(matches, filtered, phrase, candidates or matches, domain or filtered).window_span(500)
-    assert span(75_958) == 13_166  # earthquake: twice the 6,600 newest articles that should hold 500 matches
-    assert span(490_087) == 2_041  # government
-    assert span(238_519, phrase=True) == 8_386  # "prime minister": a phrase's estimate is its words anywhere
-    assert span(4_942) is None  # lavrov's 19,000 matches would cost less than a window of 150,000 articles
-    assert span(737, phrase=True) is None  # "northern territories"
-    # an outlet's articles: its share of the archive, in its own day lexemes
-    assert span(6_069, filtered=80_000) == 13_182
+    # the planner's figures on bench/search.py's archive of 1,000,000 articles
+    def estimate(matches, phrase=False, filtered=1_000_000, candidates=0, domain=0, narrowed=False):
+        return archive.Estimate(matches, filtered, phrase, candidates or matches, domain or filtered, narrowed)
+
+    assert estimate(75_958).window_span(500) == 13_166  # earthquake: twice the 6,600 articles expected to hold 500
+    assert estimate(490_087).window_span(500) == 2_041  # government
+    assert estimate(238_519, phrase=True).window_span(500) == 8_386  # "prime minister": 4 times, a phrase
+    assert estimate(4_942).window_span(500) is None  # lavrov: its 5,000 matches cost less than 200,000 articles
+    assert estimate(737, phrase=True).window_span(500) is None  # "northern territories"
     # a language filter: the window is counted in the articles of every language, which are more
-    assert span(20_000, filtered=100_000, candidates=100_000, domain=1_000_000) == 50_000
-    assert span(0) is None
+    assert estimate(20_000, filtered=100_000, candidates=100_000, domain=1_000_000).window_span(500) == 50_000
+    assert estimate(0).window_span(500) is None
+    # earthquake --outlet nhk: 13,003 of the outlet's articles reach back 172 days, whose 516 lexemes
+    # each candidate is tested against; the outlet's index narrowing every match's bitmap costs less
+    nhk = estimate(6_449, filtered=83_851, candidates=76_895, narrowed=True)
+    assert nhk.window_span(500) == 13_003  # worth looking up the window's days
+    assert nhk.window_cost(500, 13_003, days=172) > 2 * nhk.bitmap_cost()
+    assert nhk.window_cost(500, 13_003, days=14) < nhk.bitmap_cost()
+    assert nhk.bitmap_cost() < estimate(6_449, filtered=83_851, candidates=76_895).bitmap_cost()
 
 
 def test_phrase_free_drops_word_order_only_where_that_gives_a_superset(conn) -> None:
