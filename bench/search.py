@@ -9,9 +9,11 @@
 The archive: English articles of 400-800 words drawn from a Zipf-distributed vocabulary (common
 and news words by rank, then a long tail of made-up words), each about one of a dozen topics whose
 words and named entities ("northern territories", "Bank of Japan", "Lavrov") it repeats; eight
-outlets of different sizes; publication times over the three years before 2024-06-01; a tenth of
-them syndicated copies (another outlet, a dateline, `copy_of` set) and 2% Japanese articles
-(bench/japanese.py's generator, bigram column computed as ingest does). It is loaded with COPY
+outlets of different sizes; publication times over the three years before 2024-06-01, in the order
+an archive fills as news appears (ids and the table's order follow the dates, 5% found late with
+any date; `--random-dates` scatters every date over the load instead); a tenth of them syndicated
+copies (another outlet, a dateline, `copy_of` set) and 2% Japanese articles (bench/japanese.py's
+generator, bigram column computed as ingest does). It is loaded with COPY
 into a scratch database (bench/dedupe.py's: WIREWATCH_BENCH_DATABASE_URL's or --dsn's server, or
 an embedded one in a temporary directory) migrated by db.migrate, so the generated `search`
 column and the indexes are the real ones; the articles' secondary indexes are dropped for the
@@ -53,6 +55,11 @@ from japanese import ms  # noqa: E402
 
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
 SPAN = 3 * 365 * 86400  # seconds of publication history
+# An archive fills as news appears: the article loaded k-th of n was fetched at k/n of the span,
+# up to FETCH_DELAY after it was published, except a share found late (a sitemap's back catalogue)
+# with any date. --random-dates spreads every date at random over the load instead.
+FETCH_DELAY = 6 * 3600
+BACKFILL_SHARE = 0.05
 COPY_SHARE, JAPANESE_SHARE = 0.10, 0.02
 TAIL_WORDS = 40_000  # made-up words after the real ones: the long tail of a news vocabulary
 
@@ -209,9 +216,17 @@ class Generator:
         return " ".join(w.capitalize() for w in title_words), "\n\n".join(paragraphs)
 
 
-def load_chunk(job: tuple[str, int, int, int]) -> int:
-    """Articles with ids first_id .. first_id+count-1, by COPY on their own connection."""
-    dsn, first_id, count, seed = job
+def arrival(article_id: int, total: int, random_dates: bool, rng: random.Random) -> tuple[datetime, datetime]:
+    """When the article with this id (of `total`) was published and fetched."""
+    fetched = NOW - timedelta(seconds=SPAN * (total - article_id) / total)
+    if random_dates or rng.random() < BACKFILL_SHARE:
+        return NOW - timedelta(seconds=rng.randrange(SPAN)), fetched
+    return fetched - timedelta(seconds=rng.randrange(FETCH_DELAY)), fetched
+
+
+def load_chunk(job: tuple[str, int, int, int, int, bool]) -> int:
+    """Articles with ids first_id .. first_id+count-1 (of `total`), by COPY on their own connection."""
+    dsn, first_id, count, seed, total, random_dates = job
     gen = Generator(seed)
     rng = gen.rng
     names, shares = [o[0] for o in OUTLETS], [o[2] for o in OUTLETS]
@@ -220,7 +235,7 @@ def load_chunk(job: tuple[str, int, int, int]) -> int:
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         with cur.copy(QUERIES["copy_search_archive"]) as cp:
             for article_id in range(first_id, first_id + count):
-                published = NOW - timedelta(seconds=rng.randrange(SPAN))
+                published, fetched = arrival(article_id, total, random_dates, rng)
                 roll = rng.random()
                 url = f"https://synthetic.example/{article_id}"
                 if roll < COPY_SHARE and recent:
@@ -229,23 +244,23 @@ def load_chunk(job: tuple[str, int, int, int]) -> int:
                     wire = wires[outlet]
                     dateline = f"TOKYO ({outlet.capitalize()}) -- "
                     cp.write_row((article_id, url, copier, title + " (update)", dateline + text,
-                                  at + timedelta(minutes=rng.randrange(2880)), "en", f"{article_id:064x}",
+                                  at + timedelta(minutes=rng.randrange(2880)), fetched, "en", f"{article_id:064x}",
                                   original_id, round(rng.uniform(88, 99), 1), wire, None))
                 elif roll < COPY_SHARE + JAPANESE_SHARE:
                     title, text = japanese_article(article_id, rng)
-                    cp.write_row((article_id, url, JA_OUTLET, title, text, published, "ja", f"{article_id:064x}",
+                    cp.write_row((article_id, url, JA_OUTLET, title, text, published, fetched, "ja", f"{article_id:064x}",
                                   None, None, None, bigrams.tsvector_text(title, None, text)))
                 else:
                     outlet = rng.choices(names, shares)[0]
                     title, text = gen.english()
-                    cp.write_row((article_id, url, outlet, title, text, published, "en", f"{article_id:064x}",
+                    cp.write_row((article_id, url, outlet, title, text, published, fetched, "en", f"{article_id:064x}",
                                   None, None, wires[outlet], None))
                     recent.append((article_id, outlet, title, text, published))
         conn.commit()
     return count
 
 
-def load(dsn: str, count: int, jobs: int) -> dict[str, float]:
+def load(dsn: str, count: int, jobs: int, random_dates: bool = False) -> dict[str, float]:
     """Outlets, then the articles by `jobs` parallel COPYs with the secondary indexes dropped, then
     the indexes again and statistics. Returns seconds per phase."""
     took = {}
@@ -264,7 +279,7 @@ def load(dsn: str, count: int, jobs: int) -> dict[str, float]:
     chunks = [c for c in chunks if c[2] > 0]
     with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
         # smaller pieces so progress shows; each piece keeps its copies inside itself
-        pieces = [(d, first + k, min(50_000, n - k), seed * 1000 + k // 50_000)
+        pieces = [(d, first + k, min(50_000, n - k), seed * 1000 + k // 50_000, count, random_dates)
                   for d, first, n, seed in chunks for k in range(0, n, 50_000)]
         done = 0
         for n in pool.imap_unordered(load_chunk, pieces):
@@ -343,6 +358,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="timed runs of each search")
     parser.add_argument("--scan-rounds", type=int, default=2, help="timed runs of each ILIKE scan (0: none)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel COPY loaders")
+    parser.add_argument("--random-dates", action="store_true",
+                        help="publication dates at random against the load order (default: an archive filled as "
+                             "news appears, ids and table order following the dates)")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest search at the end")
     parser.add_argument("--dsn", help="a server to create the scratch database on (default: embedded, temporary)")
     parser.add_argument("--keep", action="store_true",
@@ -358,7 +376,7 @@ def main() -> None:
     try:
         with psycopg.connect(dsn) as conn:
             migrate(conn)
-        took = {} if args.reuse else load(dsn, args.articles, args.jobs)
+        took = {} if args.reuse else load(dsn, args.articles, args.jobs, args.random_dates)
         with psycopg.connect(dsn) as conn:
             size = conn.execute(QUERIES["archive_totals"]).fetchone()
             specs = QUERIES_TIMED + JAPANESE_QUERIES

@@ -139,3 +139,15 @@ def build_query(query: str | None) -> tuple[str | None, list[str]]:
             highlight.extend(w for w in (_EDGE.sub("", part) for part in normalize(text).split()) if w)
         want_or = False
     return (" ".join(out) or None), list(dict.fromkeys(highlight))
+
+
+def anchors(query: str | None) -> list[str]:
+    """Where a snippet should look first (text_near, 0012): the query's positive phrases, then its
+    positive words longest first (a stop word such as "of" is found everywhere, a name is not)."""
+    phrases: list[str] = []
+    for kind, text, negated in _terms(query or ""):
+        words = [w for w in (_EDGE.sub("", part) for part in normalize(text).split()) if w]
+        if kind == "term" and not negated and len(words) > 1:
+            phrases.append(" ".join(words))
+    _, words = build_query(query)
+    return list(dict.fromkeys(phrases + sorted(words, key=len, reverse=True)))

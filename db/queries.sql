@@ -686,7 +686,7 @@ WITH q AS (
           FROM articles a
           WHERE %(window)s::timestamptz IS NOT NULL
             AND a.search @@ phrase_free(archive_window(%(query)s, %(cjk)s::tsquery, %(window)s::timestamptz,
-                                                       %(window_end)s::timestamptz, %(outlet)s))
+                                                       %(window_end)s::timestamptz, %(outlet)s, %(months)s))
             AND archive_filter(a.language, a.outlet || '', coalesce(a.published_at, a.fetched_at) + interval '0 s',
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           -- no index has this order, which leaves the planner the GIN bitmap and a (top-N) sort
@@ -700,7 +700,7 @@ WITH q AS (
     FROM (SELECT a.id, a.copy_of, coalesce(a.published_at, a.fetched_at) AS at, a.search, a.search_cjk, a.language
           FROM articles a
           WHERE (%(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) < %(pool)s)
-            AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+            AND a.search @@ archive_candidates(%(query)s, %(cjk)s::tsquery, %(dominant)s)
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
@@ -736,7 +736,7 @@ WITH q AS (
 SELECT p.id, p.url, p.outlet, p.title, p.published_at, p.fetched_at, p.language, p.copy_of, p.story_id,
        p.wire_service, p.rank, p.score::float8 AS score, p.shown_total, p.complete, c.pooled,
        CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, %(cjk_terms)s, chr(2), chr(3), 120)
-            WHEN strpos(near.snippet, chr(2)) > 0 THEN near.snippet
+            WHEN strpos(near.snippet, chr(2)) > 0 OR octet_length(near.part) = octet_length(a.text) THEN near.snippet
             ELSE ts_headline(h.config, a.text, h.query, h.options) END AS snippet
 -- one row with NULLs (and `pooled`) when the page is empty: db/search.py sees whether the pool was cut
 FROM (SELECT count(*) AS pooled FROM pool) c
@@ -745,10 +745,12 @@ FROM (SELECT count(*) AS pooled FROM pool) c
                      CASE WHEN p.language LIKE 'en%%' THEN q.en ELSE q.simple END AS query,
                      'StartSel=' || chr(2) || ', StopSel=' || chr(3)
                      || ', MaxWords=28, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "' AS options) h,
-     -- the words' neighbourhood first (text_window, 0009); the whole text when that marks nothing
-     LATERAL (SELECT CASE WHEN a.search_cjk IS NULL
-                          THEN ts_headline(h.config, text_window(a.text, %(cjk_terms)s, 800), h.query, h.options)
-                     END AS snippet) near
+     -- the neighbourhood of a phrase or word first (text_near, 0012: 500 characters, the length of
+     -- two fragments with some words before); the whole text when that part was not all of it and
+     -- marks nothing (octet_length of a stored text reads no more than its header)
+     LATERAL (SELECT part, ts_headline(h.config, part, h.query, h.options) AS snippet
+              FROM (SELECT CASE WHEN a.search_cjk IS NULL THEN text_near(a.text, %(anchors)s, 500) END AS part
+                    OFFSET 0) n) near  -- OFFSET 0: one text_near, not one per use of `part`
 ORDER BY CASE WHEN %(by_date)s THEN p.at END DESC NULLS LAST, p.score DESC, p.at DESC, p.id DESC
 
 -- search_estimate --
@@ -770,7 +772,17 @@ WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.f
                     %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)
 UNION ALL
 SELECT 1 FROM articles a
-WHERE a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+WHERE a.search @@ archive_candidates(%(query)s, %(cjk)s::tsquery, NULL)
+
+-- search_forms --
+-- the planner's count of the articles of each form (its marker lexeme, 0009), in db/search.py FORMS
+-- order: which form every match is better restricted to by the absence of the others' (0012)
+EXPLAIN (FORMAT JSON)
+SELECT 1 FROM articles a WHERE a.search @@ '''~en'''::tsquery
+UNION ALL
+SELECT 1 FROM articles a WHERE a.search @@ '''~simple'''::tsquery
+UNION ALL
+SELECT 1 FROM articles a WHERE a.search @@ '''~cjk'''::tsquery
 
 -- search_window --
 -- the dates of the newest article and of the one %(skip)s places older, among an outlet's articles
@@ -817,7 +829,7 @@ WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, b
           FROM articles a
           WHERE %(query)s::text IS NOT NULL AND %(window)s::timestamptz IS NOT NULL
             AND a.search @@ phrase_free(archive_window(%(query)s, %(cjk)s::tsquery, %(window)s::timestamptz,
-                                                       %(window_end)s::timestamptz, %(outlet)s))
+                                                       %(window_end)s::timestamptz, %(outlet)s, %(months)s))
             AND archive_filter(a.language, a.outlet || '', coalesce(a.published_at, a.fetched_at) + interval '0 s',
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
@@ -832,7 +844,7 @@ WITH walked AS MATERIALIZED (  -- every story (no query): the newest articles, b
           FROM articles a
           WHERE %(query)s::text IS NOT NULL
             AND (%(window)s::timestamptz IS NULL OR (SELECT count(*) FROM windowed) < %(pool)s)
-            AND a.search @@ phrase_free(archive_query(%(query)s, %(cjk)s::tsquery))
+            AND a.search @@ archive_candidates(%(query)s, %(cjk)s::tsquery, %(dominant)s)
             AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                                %(outlet)s, %(language)s, %(since)s, %(until)s)
           ORDER BY coalesce(a.published_at, a.fetched_at) + interval '0 s' DESC, a.id DESC
@@ -936,7 +948,7 @@ SELECT id FROM articles WHERE title LIKE '%%' || %(term)s || '%%' OR text LIKE '
 
 -- copy_search_archive --
 -- bulk load of a synthetic archive with ids, copy links and bigram columns (bench/search.py)
-COPY articles (id, url, outlet, title, text, published_at, language, text_hash, copy_of, similarity, wire_service,
+COPY articles (id, url, outlet, title, text, published_at, fetched_at, language, text_hash, copy_of, similarity, wire_service,
                search_cjk) FROM STDIN
 
 -- article_secondary_indexes --

@@ -121,7 +121,8 @@ def tight_window(conn, filters: Filters, estimate, pool: int) -> archive.Window:
     return archive.Window(dates[-1], dates[0])
 
 
-@pytest.mark.parametrize("way", ["tight-window", "every-match", "window-too-small"])
+@pytest.mark.parametrize("way", ["tight-window", "tight-months", "every-match", "every-match-en",
+                                 "every-match-cjk", "window-too-small", "months-too-small"])
 def test_a_window_and_every_match_find_the_same_pool(conn, monkeypatch, way: str) -> None:
     """The planner's estimates choose the window the pool is looked for in; whichever it is, and
     when it holds too few (every match is then taken), the pages are the same."""
@@ -134,6 +135,10 @@ def test_a_window_and_every_match_find_the_same_pool(conn, monkeypatch, way: str
               for f, pool in cases}
     empty = archive.Window(datetime(2100, 1, 1, tzinfo=UTC), datetime(2100, 1, 2, tzinfo=UTC))
     forced = {"tight-window": tight_window, "every-match": lambda *_: archive.EVERY_MATCH,
+              "tight-months": lambda *args: replace(tight_window(*args), months=True),
+              "months-too-small": lambda *_: replace(empty, months=True),
+              "every-match-en": lambda *_: archive.Window(dominant="en"),
+              "every-match-cjk": lambda *_: archive.Window(dominant="cjk"),
               "window-too-small": lambda *_: empty}[way]
     monkeypatch.setattr(archive, "window_for", forced)
     for f, pool in cases:
@@ -146,25 +151,29 @@ def test_a_window_and_every_match_find_the_same_pool(conn, monkeypatch, way: str
         assert stories
 
 
-def test_a_window_is_asked_of_the_index_as_days_of_each_form(conn) -> None:
-    """The window's days are in the tsquery the GIN index sees, one OR per form of the query, in
-    place of the form's marker; the matches are those of the query in those days."""
+@pytest.mark.parametrize("months", [False, True])
+def test_a_window_is_asked_of_the_index_as_days_or_months_of_each_form(conn, months: bool) -> None:
+    """The window's days (or months) are in the tsquery the GIN index sees, one OR per form of the
+    query, in place of the form's marker; the matches are those of the query in those periods."""
     f = Filters("Russia", outlet="demo-kyodo")
-    window = tight_window(conn, f, None, 1)
-    sql = ("SELECT archive_window(%(query)s, %(cjk)s::tsquery, %(window)s, %(window_end)s, %(outlet)s)::text")
-    days = conn.execute(sql, f.params() | window.params()).fetchone()[0]
-    assert "'~en" in days and "'~simple" in days and "@demo-kyodo'" in days and "'~en'" not in days
-    within = conn.execute("SELECT count(*) FROM articles WHERE search @@ %s::tsquery", [days]).fetchone()[0]
+    window = replace(tight_window(conn, f, None, 1), months=months)
+    sql = ("SELECT archive_window(%(query)s, %(cjk)s::tsquery, %(window)s, %(window_end)s, %(outlet)s, "
+           "%(months)s)::text")
+    periods = conn.execute(sql, f.params() | window.params()).fetchone()[0]
+    assert "'~en" in periods and "'~simple" in periods and "@demo-kyodo'" in periods and "'~en'" not in periods
+    assert ("'~enm" in periods) == months
+    within = conn.execute("SELECT count(*) FROM articles WHERE search @@ %s::tsquery", [periods]).fetchone()[0]
+    start = window.since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     every = conn.execute("SELECT count(*) FROM articles a WHERE search @@ archive_query('Russia', NULL) "
                          "AND outlet = 'demo-kyodo' AND coalesce(published_at, fetched_at) >= %s",
-                         [window.since.replace(hour=0, minute=0, second=0, microsecond=0)]).fetchone()[0]
+                         [start.replace(day=1) if months else start]).fetchone()[0]
     assert within == every >= 1
     assert conn.execute(sql, f.params() | archive.EVERY_MATCH.params()).fetchone()[0] is None
     # the widest window a search asks for parses, and its tsquery nests no deeper than PostgreSQL allows
     widest = archive.Window(window.since, window.since + timedelta(days=archive.MAX_WINDOW_DAYS - 1))
     assert conn.execute("SELECT count(*) FROM articles WHERE search @@ phrase_free(archive_window("
                         "'\"foreign minister\" OR Lavrov -hockey', %(cjk)s::tsquery, %(window)s, %(window_end)s, "
-                        "NULL))", Filters("x").params() | widest.params()).fetchone()[0] >= 0
+                        "NULL, false))", Filters("x").params() | widest.params()).fetchone()[0] >= 0
 
 
 def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch) -> None:
@@ -188,7 +197,7 @@ def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(ds
                  Filters("tsunami"), Filters("earthquake OR tsunami", since=datetime(2026, 1, 20, tzinfo=UTC))]
         windows = {repr(f): archive.window_for(db, f, archive.planner_estimate(db, f), 100) for f in cases}
         # the outlet's quarter of the archive: its index narrowing every match's bitmap is expected to cost less
-        assert [windows[repr(f)] != archive.EVERY_MATCH for f in cases] == [True, True, False, True, True]
+        assert [windows[repr(f)].since is not None for f in cases] == [True, True, False, True, True]
         assert windows[repr(cases[0])].since > datetime(2026, 2, 1, tzinfo=UTC)  # the last few days of 42
 
         def pages(f: Filters):  # the score is left out: its recency weight moves with the clock
@@ -213,16 +222,26 @@ def test_the_window_is_chosen_where_that_is_expected_to_be_cheaper() -> None:
     assert estimate(75_958).window_span(500) == 13_166  # earthquake: twice the 6,600 articles expected to hold 500
     assert estimate(490_087).window_span(500) == 2_041  # government
     assert estimate(238_519, phrase=True).window_span(500) == 8_386  # "prime minister": 4 times, a phrase
-    assert estimate(4_942).window_span(500) is None  # lavrov: its 5,000 matches cost less than 200,000 articles
+    # lavrov: 200,000 articles, 221 days, eight months; GIN steps through its 5,000 postings, not
+    # the months', and fetches the rows of the matches of those months only
+    lavrov = estimate(4_942)
+    assert lavrov.window_span(500) == 202_348
+    assert lavrov.months_cost(202_348, days=221, months=8, month_days=235) < lavrov.bitmap_cost() / 1.3
+    assert lavrov.window_cost(500, 202_348, days=221) > 10 * lavrov.bitmap_cost()
+    # earthquake: the days of a common term's two weeks cost less than its months
+    earthquake = estimate(75_958)
+    assert earthquake.window_cost(500, 13_166, days=15) < earthquake.months_cost(13_166, 15, months=2, month_days=34)
     assert estimate(737, phrase=True).window_span(500) is None  # "northern territories"
     # a language filter: the window is counted in the articles of every language, which are more
     assert estimate(20_000, filtered=100_000, candidates=100_000, domain=1_000_000).window_span(500) == 50_000
     assert estimate(0).window_span(500) is None
     # earthquake --outlet nhk: 13,003 of the outlet's articles reach back 172 days, whose 516 lexemes
-    # each candidate is tested against; the outlet's index narrowing every match's bitmap costs less
+    # each candidate would be tested against; the outlet's index narrowing every match's bitmap costs
+    # less, and the outlet's seven months (21 lexemes) less again
     nhk = estimate(6_449, filtered=83_851, candidates=76_895, narrowed=True)
     assert nhk.window_span(500) == 13_003  # worth looking up the window's days
     assert nhk.window_cost(500, 13_003, days=172) > 2 * nhk.bitmap_cost()
+    assert nhk.months_cost(13_003, days=172, months=7, month_days=185) < nhk.bitmap_cost() / 2
     assert nhk.window_cost(500, 13_003, days=14) < nhk.bitmap_cost()
     assert nhk.bitmap_cost() < estimate(6_449, filtered=83_851, candidates=76_895).bitmap_cost()
 
@@ -263,6 +282,36 @@ def test_a_query_the_same_in_every_form_drops_the_markers_and_matches_the_same(c
     assert found  # the demo has matches to compare
 
 
+def test_every_match_may_restrict_a_form_by_the_absence_of_the_others_markers(conn) -> None:
+    """archive_candidates (0012): a form's marker, or for the dominant form the absence of the
+    others', finds the same articles (each has exactly one marker); without word order, a superset."""
+    from db import bigrams
+
+    conn.execute("""INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
+                    SELECT 'https://fr.example/1', min(outlet), 'Lavrov et les îles',
+                           'Lavrov a parlé des îles Kouriles avec le ministre japonais.', now(), 'fr', md5('fr1')
+                    FROM articles""")
+    sql = "SELECT array_agg(id ORDER BY id) FROM articles WHERE search @@ {}"
+    exact = "archive_query(%(q)s, %(c)s::tsquery)"
+    for query in ["Lavrov", "islands -putin", "îles", '"foreign minister"', "minister OR 北方領土",
+                  '"Sergey Lavrov" -hockey', "Russia -Lavrov"]:
+        cjk, _ = bigrams.build_query(query)
+        params = {"q": query, "c": cjk}
+        matches = conn.execute(sql.format(exact), params).fetchone()[0]
+        assert matches, query
+        for dominant in (None, "en", "simple", "cjk"):
+            candidates = conn.execute(sql.format(f"archive_candidates(%(q)s, %(c)s::tsquery, %(d)s) AND search @@ "
+                                                 f"{exact}"), params | {"d": dominant}).fetchone()[0]
+            assert candidates == matches, (query, dominant)
+            if '"' not in query:
+                assert conn.execute(sql.format("archive_candidates(%(q)s, %(c)s::tsquery, %(d)s)"),
+                                    params | {"d": dominant}).fetchone()[0] == matches, (query, dominant)
+    conn.rollback()
+    assert archive.dominant({"en": 980_000, "simple": 5_000, "cjk": 20_000}) == "en"
+    assert archive.dominant({"en": 600_000, "simple": 0, "cjk": 400_000}) is None
+    assert archive.dominant({"en": 20, "simple": 0, "cjk": 10_000}) == "cjk"
+
+
 def test_snippets_mark_the_matched_terms(conn) -> None:
     hit = archive.search(conn, Filters("Lavrov"), limit=1)[0]
     assert archive.matched_terms(hit.snippet) == ["Lavrov"]
@@ -270,13 +319,25 @@ def test_snippets_mark_the_matched_terms(conn) -> None:
     assert "\x02" not in archive.plain_snippet(hit.snippet) and "Lavrov" in archive.plain_snippet(hit.snippet)
 
 
-def test_snippets_look_near_the_first_match_of_a_long_text(conn) -> None:
-    long = "Filler words about the weather. " * 200 + "Then Lavrov spoke about the islands. " + "More filler. " * 50
-    window = conn.execute("SELECT text_window(%s, %s, 300)", (long, ["islands", "lavrov"])).fetchone()[0]
+def test_snippets_look_near_a_phrase_then_the_longest_word_of_a_long_text(conn) -> None:
+    from db import bigrams
+
+    long = ("Filler words of the weather. " * 200 + "Then Lavrov spoke about the islands. " + "More filler. " * 50
+            + "The Bank of Japan kept its rates. " + "Last filler. " * 50)
+
+    def near(anchors: list[str], text: str = long) -> str:
+        return conn.execute("SELECT text_near(%s, %s, 300)", (text, anchors)).fetchone()[0]
+
+    assert bigrams.anchors('"Bank of Japan" rates -yen') == ["bank of japan", "japan", "rates", "bank", "of"]
+    assert bigrams.anchors("lavrov OR islands") == ["islands", "lavrov"]
+    window = near(bigrams.anchors("lavrov OR islands"))
     assert len(window) == 300 and "Lavrov spoke about the islands" in window
-    assert conn.execute("SELECT text_window(%s, %s, 300)", (long, ["zzxqv"])).fetchone()[0] == long
-    assert conn.execute("SELECT text_window('short', %s, 300)", (["zzxqv"],)).fetchone()[0] == "short"
+    # the phrase, late in the text, before "of" (everywhere) and "japan" alone
+    assert "Bank of Japan kept" in near(bigrams.anchors('"bank of japan"'))
+    assert near(["zzxqv"]) == long and near(["zzxqv"], "short") == "short"
     conn.rollback()
+    hits = archive.search(conn, Filters('"foreign minister"'), limit=20)
+    assert hits and all(archive.matched_terms(h.snippet) for h in hits)
 
 
 MARKED = """SELECT to_tsvector(CASE WHEN %(l)s = 'en' THEN 'english' ELSE 'simple' END::regconfig, %(t)s)
