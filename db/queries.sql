@@ -785,9 +785,10 @@ UNION ALL
 SELECT 1 FROM articles a WHERE a.search @@ '''~cjk'''::tsquery
 
 -- search_window --
--- the dates of the newest article and of the one %(skip)s places older, among an outlet's articles
--- (every outlet's when NULL) in a date range: where a window of that many articles begins (db/search.py
--- `window_for`). Read from articles_recent_idx or articles_outlet_recent_idx alone (0011).
+-- the dates of the newest and the oldest article among an outlet's articles (every outlet's when
+-- NULL) in a date range, and of the one %(skip)s places below the newest unless %(skip)s is NULL:
+-- where a window of that many articles begins (db/search.py `window_for`). Read from
+-- articles_recent_idx or articles_outlet_recent_idx alone (0011), one entry a skipped article.
 SELECT (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
         WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                              %(outlet)s, NULL, %(since)s, %(until)s)
@@ -795,7 +796,12 @@ SELECT (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
        (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
         WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                              %(outlet)s, NULL, %(since)s, %(until)s)
-        ORDER BY coalesce(a.published_at, a.fetched_at) DESC OFFSET %(skip)s LIMIT 1) AS oldest
+        ORDER BY coalesce(a.published_at, a.fetched_at) LIMIT 1) AS first,
+       (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
+        WHERE %(skip)s::bigint IS NOT NULL
+          AND archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                             %(outlet)s, NULL, %(since)s, %(until)s)
+        ORDER BY coalesce(a.published_at, a.fetched_at) DESC OFFSET %(skip)s LIMIT 1) AS skipped
 
 -- matching_originals --
 -- every result of a query, an original standing for its matching copies, in search_page's date order

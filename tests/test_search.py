@@ -176,11 +176,14 @@ def test_a_window_is_asked_of_the_index_as_days_or_months_of_each_form(conn, mon
                         "NULL, false))", Filters("x").params() | widest.params()).fetchone()[0] >= 0
 
 
-def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch) -> None:
+@pytest.mark.parametrize("skip", ["read", "in-proportion"])
+def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch, skip: str) -> None:
     """6,000 articles, one every 10 minutes: `earthquake` in a third of them, `tsunami` only in the
     oldest half. The estimates choose a window for the first, which holds its pool; the second's
     window (the planner expects it anywhere) holds none, and every match is taken instead. The
-    pages are those of every match, however the pool was found."""
+    pages are those of every match, however the pool was found, and whether the window's first
+    date was read from the date index or put at the span's proportion of the dates' range."""
+    monkeypatch.setattr(archive, "MAX_SKIP", archive.MAX_SKIP if skip == "read" else 0)
     with psycopg.connect(dsn, autocommit=True) as db:
         db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/'), "
                    "('wb', 'B', 'https://b.example/')")
