@@ -151,3 +151,11 @@ def anchors(query: str | None) -> list[str]:
             phrases.append(" ".join(words))
     _, words = build_query(query)
     return list(dict.fromkeys(phrases + sorted(words, key=len, reverse=True)))
+
+
+def only_bigrams(query: str | None) -> bool:
+    """Whether every term of a query is written in CJK characters alone, so that each is a phrase
+    of the bigrams of one run: their estimate (the bigrams as if independent) counts fewer
+    articles than hold them, never more."""
+    terms = [text for kind, text, _ in _terms(query or "") if kind == "term"]
+    return bool(terms) and all(runs(text) and all(cjk for _, cjk in runs(text)) for text in terms)

@@ -238,6 +238,13 @@ def test_the_window_is_chosen_where_that_is_expected_to_be_cheaper() -> None:
     # a language filter: the window is counted in the articles of every language, which are more
     assert estimate(20_000, filtered=100_000, candidates=100_000, domain=1_000_000).window_span(500) == 50_000
     assert estimate(0).window_span(500) is None
+    # a Japanese term is a phrase of bigrams, which the planner counts as if independent: fewer than
+    # hold it (ワシントン in bench/japanese.py's 100,000: 11,092 for 57,443), so a word's margin
+    from db import bigrams
+    assert [bigrams.only_bigrams(q) for q in ("ワシントン", "日銀総裁 -円安", '"prime minister"', "lavrov 北方領土")] \
+        == [True, True, False, False]
+    washington = archive.Estimate(11_092, 100_000, True, 11_092, 100_000, bigrams=True)
+    assert washington.window_span(500) == 9_016 and replace(washington, bigrams=False).window_span(500) == 18_032
     # earthquake --outlet nhk: 13,003 of the outlet's articles reach back 172 days, whose 516 lexemes
     # each candidate would be tested against; the outlet's index narrowing every match's bitmap costs
     # less, and the outlet's seven months (21 lexemes) less again
