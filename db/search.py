@@ -337,9 +337,9 @@ def window_for(conn: psycopg.Connection, filters: Filters, estimate: Estimate, p
             # a day more than the newest article's: one archived after this lookup, past midnight UTC
             until = newest + timedelta(days=1)
             days = (until - oldest).days + 1
-            first, last = oldest.astimezone(timezone.utc), until.astimezone(timezone.utc)
-            months = (last.year - first.year) * 12 + last.month - first.month + 1
-            month_days = (last - first.replace(day=1, hour=0, minute=0, second=0, microsecond=0)).days + 1
+            start, end = oldest.astimezone(timezone.utc), until.astimezone(timezone.utc)
+            months = (end.year - start.year) * 12 + end.month - start.month + 1
+            month_days = (end - start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)).days + 1
             costs = {Window(oldest, until): estimate.window_cost(pool, span, days) if days <= MAX_WINDOW_DAYS
                      else math.inf,
                      Window(oldest, until, months=True): estimate.months_cost(span, days, months, month_days)}
