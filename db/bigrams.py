@@ -136,7 +136,7 @@ def build_query(query: str | None) -> tuple[str | None, list[str]]:
             out.append("|" if want_or else "&")
         out.append("!" + built if negated else built)
         if not negated:
-            highlight.extend(w for w in (_EDGE.sub("", part) for part in normalize(text).split()) if w)
+            highlight.extend(_words(text))
         want_or = False
     return (" ".join(out) or None), list(dict.fromkeys(highlight))
 
@@ -146,7 +146,7 @@ def anchors(query: str | None) -> list[str]:
     positive words longest first (a stop word such as "of" is found everywhere, a name is not)."""
     phrases: list[str] = []
     for kind, text, negated in _terms(query or ""):
-        words = [w for w in (_EDGE.sub("", part) for part in normalize(text).split()) if w]
+        words = _words(text)
         if kind == "term" and not negated and len(words) > 1:
             phrases.append(" ".join(words))
     _, words = build_query(query)
@@ -159,3 +159,18 @@ def only_bigrams(query: str | None) -> bool:
     articles than hold them, never more."""
     terms = [text for kind, text, _ in _terms(query or "") if kind == "term"]
     return bool(terms) and all(runs(text) and all(cjk for _, cjk in runs(text)) for text in terms)
+
+
+def one_word(query: str | None) -> bool:
+    """Whether a query is a single positive word outside CJK: the one kind of query whose estimate
+    is a count from PostgreSQL's statistics, not a product of guesses (db/search.py `Estimate`)."""
+    terms = _terms(query or "")
+    if len(terms) != 1:
+        return False
+    kind, text, negated = terms[0]
+    return kind == "term" and not negated and len(_words(text)) == 1 and not any(cjk for _, cjk in runs(text))
+
+
+def _words(text: str) -> list[str]:
+    """The words of a term as the snippets mark them: NFKC, lower-case, edge punctuation off."""
+    return [w for w in (_EDGE.sub("", part) for part in normalize(text).split()) if w]

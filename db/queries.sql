@@ -671,7 +671,7 @@ VACUUM (ANALYZE) articles, article_bands
 -- is never older than its original, so no result of that span can be missing from the pool.
 -- The query is a parameter, never spliced, and websearch_to_tsquery accepts any text. Snippets
 -- (costly) only for the page's rows, matched terms between chr(2) and chr(3). `pooled` equal to
--- %(pool)s means the pool was cut.
+-- %(pool)s means the pool was cut; its oldest date (`pool_oldest`) then estimates the matches.
 WITH q AS (
     SELECT websearch_to_tsquery('english', %(query)s) AS en,
            websearch_to_tsquery('simple', %(query)s) AS simple,
@@ -734,12 +734,12 @@ WITH q AS (
     LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT p.id, p.url, p.outlet, p.title, p.published_at, p.fetched_at, p.language, p.copy_of, p.story_id,
-       p.wire_service, p.rank, p.score::float8 AS score, p.shown_total, p.complete, c.pooled,
+       p.wire_service, p.rank, p.score::float8 AS score, p.shown_total, p.complete, c.pooled, c.pool_oldest,
        CASE WHEN a.search_cjk IS NOT NULL THEN cjk_headline(a.text, %(cjk_terms)s, chr(2), chr(3), 120)
             WHEN strpos(near.snippet, chr(2)) > 0 OR octet_length(near.part) = octet_length(a.text) THEN near.snippet
             ELSE ts_headline(h.config, a.text, h.query, h.options) END AS snippet
 -- one row with NULLs (and `pooled`) when the page is empty: db/search.py sees whether the pool was cut
-FROM (SELECT count(*) AS pooled FROM pool) c
+FROM (SELECT count(*) AS pooled, min(at) AS pool_oldest FROM pool) c
      LEFT JOIN (page p JOIN articles a ON a.id = p.id) ON true, q,
      LATERAL (SELECT CASE WHEN p.language LIKE 'en%%' THEN 'english'::regconfig ELSE 'simple'::regconfig END AS config,
                      CASE WHEN p.language LIKE 'en%%' THEN q.en ELSE q.simple END AS query,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -66,6 +66,9 @@ MAX_SKIP = 20_000
 MAX_NEGATIONS = 32
 # The forms of `search`, each with its marker lexeme (0009), in search_estimate's order.
 FORMS = ("en", "simple", "cjk")
+# PostgreSQL's tsquery selectivity of a lexeme not among the column's most common elements, at most
+# (ts_selfuncs.c): an estimate of one word at or below this share of the rows is a guess.
+DEFAULT_TS_MATCH_SEL = 0.005
 NEGATED_MARKER_COST = 16  # per article of a marker tested for its absence, against one tested for its presence
 _WORDS_RE = re.compile(r"[^\W_]+")
 
@@ -123,6 +126,7 @@ class Hit:
     shown_total: int  # results the pool holds (every page)
     complete: int  # of those, the ones date order places exactly (all when the pool was not cut)
     pooled: int  # matching articles in the pool
+    pool_oldest: datetime | None  # the date of the pool's oldest article
     snippet: str  # matched terms between MARK_START and MARK_END
     copies: list[CopyRow] = field(default_factory=list)
     total: int = 0  # results of the whole query: exact, or estimated when not total_exact
@@ -237,11 +241,22 @@ def search(conn: psycopg.Connection, filters: Filters, *, sort: str = "relevance
         return []
     first = hits[0]
     total, exact = first.shown_total, not cut
-    if cut:  # the matches the planner expects, folded in the pool's proportion
-        total = max(first.shown_total, round(estimate.matches * first.shown_total / first.pooled))
+    if cut:  # the matches expected, folded in the pool's proportion
+        matches = estimate.matches if estimate.counted else matches_of_pool(conn, filters, estimate, first)
+        total = max(first.shown_total, round(matches * first.shown_total / first.pooled))
     copies = copies_of(conn, [h.id for h in hits if h.copy_of is None])
     return [Hit(**{**h.__dict__, "copies": copies.get(h.id, []), "total": total, "total_exact": exact,
                    "more": more}) for h in hits]
+
+
+def matches_of_pool(conn: psycopg.Connection, filters: Filters, estimate: Estimate, first: Hit) -> int:
+    """The matches of a query the planner only guesses at (`Estimate.counted`), from its pool: the
+    newest `pooled` matches reach back to `pool_oldest`, and the filters' articles since then
+    against all of them extrapolate that to the whole range. A query in a burst of news is counted
+    high; the planner's guess for a phrase was off 17 times either way (bench/search.py)."""
+    since = first.pool_oldest if filters.since is None else max(filters.since, first.pool_oldest)
+    recent = planner_estimate(conn, replace(filters, since=since)).filtered
+    return min(max(estimate.filtered, first.pooled), round(first.pooled * estimate.filtered / max(recent, first.pooled)))
 
 
 def matching_originals(conn: psycopg.Connection, filters: Filters, *, limit: int | None = None) -> list[int]:
@@ -264,6 +279,14 @@ class Estimate:
     domain: int = 0
     narrowed: bool = False  # an outlet or dates: an index of theirs can narrow a bitmap
     bigrams: bool = False  # only CJK terms (bigrams.only_bigrams): its phrases are counted fewer, not more
+    word: bool = False  # one word (bigrams.one_word)
+
+    @property
+    def counted(self) -> bool:
+        """Whether `matches` counts what PostgreSQL's statistics saw: one word among their most
+        common lexemes. A lexeme outside them is estimated at no more than DEFAULT_TS_MATCH_SEL
+        (0.5%) of the rows, and a phrase or several terms as if their words were independent."""
+        return self.word and not self.phrase and self.matches > DEFAULT_TS_MATCH_SEL * self.filtered
 
     @property
     def margin(self) -> float:
@@ -364,7 +387,7 @@ def planner_estimate(conn: psycopg.Connection, filters: Filters) -> Estimate:
     return Estimate(int(match["Plan Rows"]), int(filtered["Plan Rows"]), bool(_PHRASE_RE.search(conditions)),
                     int(candidates["Plan Rows"]), domain,
                     narrowed=any(v is not None for v in (filters.outlet, filters.since, filters.until)),
-                    bigrams=bigrams.only_bigrams(filters.query))
+                    bigrams=bigrams.only_bigrams(filters.query), word=bigrams.one_word(filters.query))
 
 
 def dominant_form(conn: psycopg.Connection) -> str | None:
