@@ -774,6 +774,14 @@ UNION ALL
 SELECT 1 FROM articles a
 WHERE a.search @@ archive_candidates(%(query)s, %(cjk)s::tsquery, NULL)
 
+-- search_filtered --
+-- the planner's count of the articles every filter leaves (search_estimate's second branch): with
+-- `since` at a pool's oldest date, what db/search.py `matches_of_pool` extrapolates from
+EXPLAIN (FORMAT JSON)
+SELECT 1 FROM articles a
+WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
+                     %(outlet)s, %(language)s, %(since)s, %(until)s)
+
 -- search_forms --
 -- the planner's count of the articles of each form (its marker lexeme, 0009), in db/search.py FORMS
 -- order: which form every match is better restricted to by the absence of the others' (0012)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -255,7 +255,8 @@ def matches_of_pool(conn: psycopg.Connection, filters: Filters, estimate: Estima
     against all of them extrapolate that to the whole range. A query in a burst of news is counted
     high; the planner's guess for a phrase was off 17 times either way (bench/search.py)."""
     since = first.pool_oldest if filters.since is None else max(filters.since, first.pool_oldest)
-    recent = planner_estimate(conn, replace(filters, since=since)).filtered
+    plan = conn.execute(QUERIES["search_filtered"], filters.params() | {"since": since}, prepare=False).fetchone()
+    recent = int(plan[0][0]["Plan"]["Plan Rows"])
     return min(max(estimate.filtered, first.pooled), round(first.pooled * estimate.filtered / max(recent, first.pooled)))
 
 
