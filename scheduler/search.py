@@ -17,9 +17,11 @@ import psycopg
 
 from db import search as archive
 from db.search import Filters
+from scheduler.render import screen_width
 
 Rows = tuple[list[dict[str, Any]], list[str], str]  # rows, the table's columns, a line on how many there are
 EXPORT_BATCH = 500
+MATCH_LEAD = 10  # columns of the table's match column before the first matched word, at most
 
 
 def search_rows(
@@ -61,10 +63,19 @@ def _also(copy_of: int | None, carried: list[archive.CopyRow]) -> str:
 
 
 def _highlight(snippet: str, color: bool) -> str:
-    """The snippet with matched terms in bold on a terminal, else between asterisks."""
+    """The snippet with matched terms in bold on a terminal, else between asterisks, from a few
+    words before the first match: a narrow column is cut at its end, and must show a match."""
     on, off = ("\x1b[1m", "\x1b[0m") if color else ("*", "*")
-    return " ".join("".join(f"{on}{text}{off}" if matched else text
-                            for text, matched in archive.snippet_parts(snippet)).split())
+    parts = archive.snippet_parts(snippet)
+    if len(parts) > 1 and not parts[0][1] and screen_width(parts[0][0]) > MATCH_LEAD:
+        before, start, room = parts[0][0], len(parts[0][0]), MATCH_LEAD
+        while start and room >= screen_width(before[start - 1]):
+            start -= 1
+            room -= screen_width(before[start])
+        lead = before[start:]
+        space = lead.find(" ")  # from a whole word, where there is one
+        parts[0] = ("…" + (lead[space + 1:] if 0 <= space < len(lead) - 1 else lead), False)
+    return " ".join("".join(f"{on}{text}{off}" if matched else text for text, matched in parts).split())
 
 
 def _story_rows(found: list[archive.Story]) -> Rows:

@@ -16,6 +16,8 @@ import pytest
 from db import bigrams
 from db import search as archive
 from db.search import Filters
+from scheduler.render import render_rows, screen_width
+from scheduler import search as archive_rows
 from scheduler.search import search_rows
 from tests.test_cli import wirewatch
 
@@ -417,6 +419,34 @@ def test_rows_for_the_table_and_machine_formats(conn) -> None:
     assert "*Lavrov*" in rows[0]["match"]
     assert set(rows[0]) >= {"id", "published", "outlet", "title", "url", "copy_of", "story_id", "wire", "score",
                             "snippet", "highlights", "also_carried_by", "also"}
+
+
+@pytest.mark.parametrize("query", ["Lavrov", "北方領土"])
+def test_the_table_fits_the_terminal_and_its_match_column_shows_a_match(conn, monkeypatch, query: str) -> None:
+    """A 100-column terminal: a Japanese character takes two columns, the columns line up, a cut
+    never leaves the terminal bold, and the match column starts a few words before its first
+    match, so that the narrow column shows it."""
+    monkeypatch.setenv("COLUMNS", "100")
+    rows, columns, _ = search_rows(conn, query, outlet=None, language=None, since=None, until=None, limit=20,
+                                   color=True)
+    lines = render_rows(rows, "table", columns).splitlines()
+    assert len(lines) == len(rows) + 1 > 1 and columns[4] == "match"
+
+    def from_column(line: str, column: int) -> str:
+        width = 0
+        for i, char in enumerate(line):
+            if width >= column:
+                return line[i:]
+            width += screen_width(char)
+        return ""
+
+    match_at = lines[0].index("MATCH")
+    for line, row in zip(lines[1:], rows):
+        assert screen_width(line) <= 100, line
+        assert from_column(line, match_at).startswith(row["match"][:2]), line  # wide characters line up
+        bold, reset = line.find("\x1b[1m"), line.rfind("\x1b[0m")
+        assert 0 < bold < reset and line.rfind("\x1b[1m") < reset, line  # a match shown, and no bold left on
+        assert screen_width(row["match"].split("\x1b[1m")[0]) <= archive_rows.MATCH_LEAD + 1, row["match"]
 
 
 @pytest.fixture
