@@ -903,6 +903,18 @@ WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.f
 GROUP BY 1, 2
 ORDER BY 1, 2
 
+-- statement_budget --
+-- a time limit for the statements that follow in this transaction (db/search.py `coverage`), and the
+-- one it replaces, to be put back after them
+SELECT current_setting('statement_timeout') AS previous, set_config('statement_timeout', %(limit)s, true)
+
+-- statement_budget_reset --
+SELECT set_config('statement_timeout', %(limit)s, true)
+
+-- newest_article --
+-- the highest article id: what has arrived since a cached result was counted (web/pages.py)
+SELECT coalesce(max(id), 0) FROM articles
+
 -- article_detail --
 -- one article with every extracted field, for `wirewatch show`, the API and the article page
 SELECT id, url, outlet, title, text, authors, published_at, updated_at, fetched_at, language, description,

@@ -426,9 +426,29 @@ def stories(conn: psycopg.Connection, filters: Filters, *, limit: int = 20, offs
         pool *= 4
 
 
-def coverage(conn: psycopg.Connection, filters: Filters) -> list[CoverageDay]:
+def coverage(conn: psycopg.Connection, filters: Filters, *, budget_ms: int | None = None) -> list[CoverageDay] | None:
+    """Every match of a query counted per UTC day and outlet; None when that takes more than
+    `budget_ms` (PostgreSQL cancels it: a phrase found in 200,000 articles of a million is rechecked
+    in each, 3 to 6 s)."""
+    if budget_ms is None:
+        return _coverage(conn, filters)
+    try:
+        with conn.transaction():
+            previous, _ = conn.execute(QUERIES["statement_budget"], {"limit": f"{budget_ms}ms"}).fetchone()
+            days = _coverage(conn, filters)
+            conn.execute(QUERIES["statement_budget_reset"], {"limit": previous})
+            return days
+    except psycopg.errors.QueryCanceled:
+        return None
+
+
+def _coverage(conn: psycopg.Connection, filters: Filters) -> list[CoverageDay]:
     with conn.cursor(row_factory=class_row(CoverageDay)) as cur:
         return cur.execute(QUERIES["coverage_by_day"], filters.params(), prepare=False).fetchall()
+
+
+def newest_article(conn: psycopg.Connection) -> int:
+    return conn.execute(QUERIES["newest_article"]).fetchone()[0]
 
 
 def article(conn: psycopg.Connection, article_id: int) -> Article | None:

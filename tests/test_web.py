@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 from lxml import html
 
+from db import search as archive
+from db.search import Filters
 from tests.test_api import running
+from web import pages
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -80,3 +85,44 @@ def test_filters_paging_and_errors_in_the_page(browser, site: str) -> None:
     bad = dom(browser, f"{site}/?q=Lavrov&since=yesterday")
     assert "since: expected a date" in bad.xpath("string(//*[@role='alert'])")
     assert re.search(r"no article #999999", dom(browser, f"{site}/articles/999999").text_content())
+
+
+def test_a_chart_slow_to_count_is_linked_not_waited_for(browser, dsn: str, monkeypatch) -> None:
+    """40,000 articles with a phrase in half of them: counting its matches per day takes longer than
+    the page's budget (lowered to 2 ms here; 1 s in use), so the results come without the chart and
+    with a link that draws it; once counted, the chart is kept for the pages that follow. Cancelled,
+    the count leaves the connection usable and its time limit as it was."""
+    with psycopg.connect(dsn, autocommit=True) as db:
+        db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/')")
+        db.execute("""
+            INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
+            SELECT 'https://t.example/' || i, 'wa', 'Report ' || i,
+                   CASE WHEN i % 2 = 0 THEN 'Talks on the northern territories resumed. ' ELSE 'Territories in the north. ' END
+                   || 'Story number ' || i || '.',
+                   timestamptz '2024-01-01 00:00+00' + i * interval '20 minutes', 'en', md5(i::text)
+            FROM generate_series(1, 40000) AS i""")
+        db.execute("ANALYZE articles")
+        phrase = Filters('"northern territories"')
+        started = time.perf_counter()
+        every_day = archive.coverage(db, phrase)
+        assert (time.perf_counter() - started) * 1000 > 10 * 2  # far past the budget below
+        assert archive.coverage(db, phrase, budget_ms=2) is None
+        assert db.execute("SHOW statement_timeout").fetchone()[0] == "0"
+        assert archive.coverage(db, phrase, budget_ms=60_000) == every_day and sum(d.articles for d in every_day) == 20_000
+    with psycopg.connect(dsn) as db:  # in a transaction of its own: the limit is put back inside it too
+        assert archive.coverage(db, phrase, budget_ms=60_000) == every_day
+        assert db.execute("SHOW statement_timeout").fetchone()[0] == "0"
+        assert archive.coverage(db, phrase, budget_ms=2) is None and db.execute("SELECT 1").fetchone() == (1,)
+
+    monkeypatch.setattr(pages, "CHART_BUDGET_MS", 2)
+    with running(dsn) as base:
+        url = f"{base}/?q=%22northern+territories%22&limit=5"
+        page = dom(browser, url)
+        assert len(page.xpath("//ol[@class='results']/li")) == 5 and not page.xpath("//figure[@class='coverage']")
+        link = page.xpath("//p[@class='coverage-note']/a/@href")[0]
+        assert "chart=all" in link
+        drawn = dom(browser, base + link)
+        assert drawn.xpath("//figure[@class='coverage']//*[local-name()='svg']//*[local-name()='rect']")
+        assert dom(browser, url).xpath("//figure[@class='coverage']")  # counted once, kept while nothing arrives
+        following = dom(browser, base + drawn.xpath("//a[@rel='next']/@href")[0])
+        assert following.xpath("//figure[@class='coverage']") and "chart=all" in following.xpath("//a[@rel='next']/@href")[0]

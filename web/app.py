@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException
 
+from web.chart import CountedCoverage
 from web.params import BadRequest
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(dsn: str, *, token: str | None = None, pool_size: int = 4) -> Fas
                               kwargs={"autocommit": True}, open=True)
         pool.wait(timeout=30)  # a bad DSN fails at start, not at the first request
         app.state.pool = pool
+        app.state.counted_coverage = CountedCoverage()
         try:
             yield
         finally:

@@ -3,7 +3,9 @@ month over long spans, so bars stay readable) stacked by outlet. No JavaScript."
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+import time
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from xml.sax.saxutils import escape, quoteattr
@@ -15,6 +17,10 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6D00", "#56B4E9", "#3
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 38
 MAX_BARS = 90
+# Counted coverage kept for paging and reloading (CountedCoverage): queries, and seconds at most
+# (a re-extracted text may change what matches without a new article).
+COUNTED_QUERIES = 64
+COUNTED_TTL = 600
 
 
 @dataclass(frozen=True)
@@ -91,3 +97,27 @@ def _svg(buckets, order, colours, unit: str, label: str) -> str:
         parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor={quoteattr(anchor)}>{text}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+class CountedCoverage:
+    """The coverage of the latest queries of one archive, by (filters, newest article id): counting a
+    frequent phrase's matches takes seconds at a million articles, and each page of its results
+    shows the same chart."""
+
+    def __init__(self) -> None:
+        self._days: OrderedDict[tuple, tuple[float, list[CoverageDay]]] = OrderedDict()
+        self._lock = threading.Lock()  # the pages run in a thread pool
+
+    def get(self, key: tuple) -> list[CoverageDay] | None:
+        with self._lock:
+            found = self._days.get(key)
+            if found is None or time.monotonic() - found[0] > COUNTED_TTL:
+                return None
+            self._days.move_to_end(key)
+            return found[1]
+
+    def put(self, key: tuple, days: list[CoverageDay]) -> None:
+        with self._lock:
+            self._days[key] = (time.monotonic(), days)
+            while len(self._days) > COUNTED_QUERIES:
+                self._days.popitem(last=False)

@@ -17,7 +17,7 @@ from db import outlets as outlet_rows
 from db import search as archive
 from web.api import checked_input, outlet_record
 from web.app import connection
-from web.chart import coverage_chart
+from web.chart import CountedCoverage, coverage_chart
 from web.params import encode_cursor, search_params
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
@@ -36,6 +36,22 @@ def _when(value: datetime | None) -> str:
 
 
 templates.filters["highlight"] = _highlight
+
+# The chart counts every match of the query. Within this budget it is drawn with the results; past
+# it the page says so and links to the chart (`chart=all`), counted without a limit.
+CHART_BUDGET_MS = 1000
+
+
+def coverage_days(conn: psycopg.Connection, filters: archive.Filters, counted: CountedCoverage, *,
+                  budget: bool) -> list[archive.CoverageDay] | None:
+    """The query's coverage, counted again only when an article arrived since; None past the budget."""
+    key = (filters, archive.newest_article(conn))
+    days = counted.get(key)
+    if days is None:
+        days = archive.coverage(conn, filters, budget_ms=CHART_BUDGET_MS if budget else None)
+        if days is not None:
+            counted.put(key, days)
+    return days
 templates.filters["when"] = _when
 
 
@@ -55,16 +71,20 @@ def search_page(request: Request, conn: Conn) -> HTMLResponse:
                       until=args.get("until"), sort=args.get("sort"), with_copies=args.get("with_copies"),
                       limit=args.get("limit"), cursor=args.get("cursor"), need_query=False)
     outlets = [o.name for o in outlet_rows.list_outlets(conn) if o.articles]
-    hits, chart, more, total = [], None, False, 0
+    hits, chart, more, total, chart_url = [], None, False, 0, None
     if p.filters.query:
         hits = archive.search(conn, p.filters, sort=p.sort, expand=p.with_copies, limit=p.limit, offset=p.offset)
         total = hits[0].total if hits else 0
         more = bool(hits and hits[0].more)
-        chart = coverage_chart(archive.coverage(conn, p.filters), repr(p.filters.query))
+        days = coverage_days(conn, p.filters, request.app.state.counted_coverage, budget=args.get("chart") != "all")
+        if days is None:
+            chart_url = "/?" + urlencode({k: v for k, v in args.items() if v} | {"chart": "all"})
+        else:
+            chart = coverage_chart(days, repr(p.filters.query))
     keep = {k: v for k, v in args.items() if v and k != "cursor"}
     return render(
         "search.html", title=f"{p.filters.query} – wirewatch search" if p.filters.query else "wirewatch search",
-        args=args, params=p, hits=hits, total=total, chart=chart, outlets=outlets,
+        args=args, params=p, hits=hits, total=total, chart=chart, chart_url=chart_url, outlets=outlets,
         next_url="/?" + urlencode(keep | {"cursor": encode_cursor(p.offset + p.limit)}) if more else None,
         previous_url=("/?" + urlencode(keep | ({"cursor": encode_cursor(max(0, p.offset - p.limit))}
                                                if p.offset > p.limit else {}))) if p.offset else None,
