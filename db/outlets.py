@@ -52,6 +52,10 @@ def list_outlets(conn: psycopg.Connection) -> list[OutletRow]:
         return cur.execute(QUERIES["list_outlets"]).fetchall()
 
 
+def names_with_articles(conn: psycopg.Connection) -> list[str]:
+    return [name for (name,) in conn.execute(QUERIES["outlets_with_articles"])]
+
+
 def record_crawl_outcome(
     conn: psycopg.Connection, *, name: str, ok: bool, error: str | None, next_due_at: datetime | None
 ) -> None:

@@ -121,6 +121,7 @@ def test_a_chart_slow_to_count_is_linked_not_waited_for(browser, dsn: str, monke
         assert len(page.xpath("//ol[@class='results']/li")) == 5 and not page.xpath("//figure[@class='coverage']")
         link = page.xpath("//p[@class='coverage-note']/a/@href")[0]
         assert "chart=all" in link
+        assert dom(browser, url).xpath("//p[@class='coverage-note']/a/@href") == [link]  # remembered as too slow
         drawn = dom(browser, base + link)
         assert drawn.xpath("//figure[@class='coverage']//*[local-name()='svg']//*[local-name()='rect']")
         assert dom(browser, url).xpath("//figure[@class='coverage']")  # counted once, kept while nothing arrives

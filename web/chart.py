@@ -21,6 +21,7 @@ MAX_BARS = 90
 # (a re-extracted text may change what matches without a new article).
 COUNTED_QUERIES = 64
 COUNTED_TTL = 600
+TOO_SLOW: list[CoverageDay] = []  # kept for a query whose count ran past the page's budget (web/pages.py)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class CountedCoverage:
         self._lock = threading.Lock()  # the pages run in a thread pool
 
     def get(self, key: tuple) -> list[CoverageDay] | None:
+        """The days kept for `key` (TOO_SLOW itself when that count was cancelled), or None."""
         with self._lock:
             found = self._days.get(key)
             if found is None or time.monotonic() - found[0] > COUNTED_TTL:

@@ -17,7 +17,7 @@ from db import outlets as outlet_rows
 from db import search as archive
 from web.api import checked_input, outlet_record
 from web.app import connection
-from web.chart import CountedCoverage, coverage_chart
+from web.chart import TOO_SLOW, CountedCoverage, coverage_chart
 from web.params import encode_cursor, search_params
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(checked_input)])
@@ -44,14 +44,14 @@ CHART_BUDGET_MS = 1000
 
 def coverage_days(conn: psycopg.Connection, filters: archive.Filters, counted: CountedCoverage, *,
                   budget: bool) -> list[archive.CoverageDay] | None:
-    """The query's coverage, counted again only when an article arrived since; None past the budget."""
+    """The query's coverage, counted again only when an article arrived since; None past the budget
+    (remembered too, so that the next page does not spend it again)."""
     key = (filters, archive.newest_article(conn))
     days = counted.get(key)
-    if days is None:
+    if days is None or (days is TOO_SLOW and not budget):
         days = archive.coverage(conn, filters, budget_ms=CHART_BUDGET_MS if budget else None)
-        if days is not None:
-            counted.put(key, days)
-    return days
+        counted.put(key, TOO_SLOW if days is None else days)
+    return None if days is TOO_SLOW else days
 templates.filters["when"] = _when
 
 
@@ -70,7 +70,7 @@ def search_page(request: Request, conn: Conn) -> HTMLResponse:
     p = search_params(q=args.get("q"), outlet=args.get("outlet"), lang=args.get("lang"), since=args.get("since"),
                       until=args.get("until"), sort=args.get("sort"), with_copies=args.get("with_copies"),
                       limit=args.get("limit"), cursor=args.get("cursor"), need_query=False)
-    outlets = [o.name for o in outlet_rows.list_outlets(conn) if o.articles]
+    outlets = outlet_rows.names_with_articles(conn)
     hits, chart, more, total, chart_url = [], None, False, 0, None
     if p.filters.query:
         hits = archive.search(conn, p.filters, sort=p.sort, expand=p.with_copies, limit=p.limit, offset=p.offset)
