@@ -179,6 +179,20 @@ def test_a_window_is_asked_of_the_index_as_days_or_months_of_each_form(conn, mon
                         "NULL, false))", Filters("x").params() | widest.params()).fetchone()[0] >= 0
 
 
+def generated_archive(db, count: int, text: str, *, outlet: str = "'wa'", start: str = "2026-01-01",
+                      every: str = "10 minutes") -> None:
+    """`count` English articles of outlets `wa` and `wb` (the SQL `outlet` of i), the i-th `every`
+    after `start`, its text the SQL `text` of i and then "Story number i."; analysed."""
+    db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/'), "
+               "('wb', 'B', 'https://b.example/')")
+    db.execute(f"""
+        INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
+        SELECT 'https://t.example/' || i, {outlet}, 'Report ' || i, {text} || 'Story number ' || i || '.',
+               timestamptz '{start} 00:00+00' + i * interval '{every}', 'en', md5(i::text)
+        FROM generate_series(1, {count}) AS i""")
+    db.execute("ANALYZE articles")
+
+
 @pytest.mark.parametrize("skip", ["read", "in-proportion"])
 def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(dsn, monkeypatch, skip: str) -> None:
     """6,000 articles, one every 10 minutes: `earthquake` in a third of them, `tsunami` only in the
@@ -188,17 +202,10 @@ def test_the_estimates_choose_a_window_and_its_pages_are_those_of_every_match(ds
     date was read from the date index or put at the span's proportion of the dates' range."""
     monkeypatch.setattr(archive, "MAX_SKIP", archive.MAX_SKIP if skip == "read" else 0)
     with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/'), "
-                   "('wb', 'B', 'https://b.example/')")
-        db.execute("""
-            INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
-            SELECT 'https://t.example/' || i, CASE WHEN i % 4 = 0 THEN 'wb' ELSE 'wa' END, 'Report ' || i,
-                   CASE WHEN i % 3 = 0 THEN 'An earthquake struck the coast. ' ELSE 'Markets were calm. ' END
-                   || CASE WHEN i <= 3000 AND i % 2 = 0 THEN 'A tsunami warning followed. ' ELSE '' END
-                   || 'Story number ' || i || '.',
-                   timestamptz '2026-01-01 00:00+00' + i * interval '10 minutes', 'en', md5(i::text)
-            FROM generate_series(1, 6000) AS i""")
-        db.execute("ANALYZE articles")
+        generated_archive(db, 6000, """
+            CASE WHEN i % 3 = 0 THEN 'An earthquake struck the coast. ' ELSE 'Markets were calm. ' END
+            || CASE WHEN i <= 3000 AND i % 2 = 0 THEN 'A tsunami warning followed. ' ELSE '' END""",
+                          outlet="CASE WHEN i % 4 = 0 THEN 'wb' ELSE 'wa' END")
         cases = [Filters("earthquake"), Filters('"story number" -calm'), Filters("earthquake", outlet="wb"),
                  Filters("tsunami"), Filters("earthquake OR tsunami", since=datetime(2026, 1, 20, tzinfo=UTC))]
         windows = {repr(f): archive.window_for(db, f, archive.planner_estimate(db, f), 100) for f in cases}
@@ -226,16 +233,9 @@ def test_the_total_of_a_cut_pool_is_counted_from_its_reach_where_the_planner_onl
     extrapolated from how far back its pool of the newest matches reaches; one common word keeps
     the statistics' count. Each total within 15% of the exact number of results."""
     with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/')")
-        db.execute("""
-            INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
-            SELECT 'https://t.example/' || i, 'wa', 'Report ' || i,
-                   CASE WHEN i % 5 = 0 THEN 'Talks on the northern territories resumed. ' ELSE 'Markets were calm. ' END
-                   || CASE WHEN i % 3 = 0 THEN 'An earthquake struck the coast. ' ELSE '' END
-                   || 'Story number ' || i || '.',
-                   timestamptz '2026-01-01 00:00+00' + i * interval '10 minutes', 'en', md5(i::text)
-            FROM generate_series(1, 6000) AS i""")
-        db.execute("ANALYZE articles")
+        generated_archive(db, 6000, """
+            CASE WHEN i % 5 = 0 THEN 'Talks on the northern territories resumed. ' ELSE 'Markets were calm. ' END
+            || CASE WHEN i % 3 = 0 THEN 'An earthquake struck the coast. ' ELSE '' END""")
         phrase = Filters('"northern territories"')
         cases = {phrase: False, replace(phrase, since=datetime(2026, 1, 22, tzinfo=UTC)): False,
                  Filters("earthquake"): True, Filters("earthquake", until=datetime(2026, 1, 15, tzinfo=UTC)): True}

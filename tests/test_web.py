@@ -16,6 +16,7 @@ from lxml import html
 from db import search as archive
 from db.search import Filters
 from tests.test_api import running
+from tests.test_search import generated_archive
 from web import pages
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -93,15 +94,8 @@ def test_a_chart_slow_to_count_is_linked_not_waited_for(browser, dsn: str, monke
     with a link that draws it; once counted, the chart is kept for the pages that follow. Cancelled,
     the count leaves the connection usable and its time limit as it was."""
     with psycopg.connect(dsn, autocommit=True) as db:
-        db.execute("INSERT INTO outlets (name, title, homepage) VALUES ('wa', 'A', 'https://a.example/')")
-        db.execute("""
-            INSERT INTO articles (url, outlet, title, text, published_at, language, text_hash)
-            SELECT 'https://t.example/' || i, 'wa', 'Report ' || i,
-                   CASE WHEN i % 2 = 0 THEN 'Talks on the northern territories resumed. ' ELSE 'Territories in the north. ' END
-                   || 'Story number ' || i || '.',
-                   timestamptz '2024-01-01 00:00+00' + i * interval '20 minutes', 'en', md5(i::text)
-            FROM generate_series(1, 40000) AS i""")
-        db.execute("ANALYZE articles")
+        generated_archive(db, 40_000, "CASE WHEN i % 2 = 0 THEN 'Talks on the northern territories resumed. ' "
+                                      "ELSE 'Territories in the north. ' END", start="2024-01-01", every="20 minutes")
         phrase = Filters('"northern territories"')
         started = time.perf_counter()
         every_day = archive.coverage(db, phrase)
