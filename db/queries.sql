@@ -782,12 +782,13 @@ SELECT 1 FROM articles a
 WHERE a.search @@ archive_candidates(%(query)s, %(cjk)s::tsquery, NULL)
 
 -- search_filtered --
--- the planner's count of the articles every filter leaves (search_estimate's second branch): with
--- `since` at a pool's oldest date, what db/search.py `matches_of_pool` extrapolates from
+-- the planner's count of the articles every filter leaves (search_estimate's second branch) from a
+-- pool's oldest date on: what db/search.py `matches_of_pool` extrapolates from
 EXPLAIN (FORMAT JSON)
 SELECT 1 FROM articles a
 WHERE archive_filter(a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
-                     %(outlet)s, %(language)s, %(since)s, %(until)s)
+                     %(outlet)s, %(language)s, greatest(%(since)s::timestamptz, %(pool_oldest)s::timestamptz),
+                     %(until)s)
 
 -- search_forms --
 -- the planner's count of the articles of each form (its marker lexeme, 0009), in db/search.py FORMS

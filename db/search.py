@@ -253,9 +253,9 @@ def matches_of_pool(conn: psycopg.Connection, filters: Filters, estimate: Estima
     """The matches of a query the planner only guesses at (`Estimate.counted`), from its pool: the
     newest `pooled` matches reach back to `pool_oldest`, and the filters' articles since then
     against all of them extrapolate that to the whole range. A query in a burst of news is counted
-    high; the planner's guess for a phrase was off 17 times either way (bench/search.py)."""
-    since = first.pool_oldest if filters.since is None else max(filters.since, first.pool_oldest)
-    plan = conn.execute(QUERIES["search_filtered"], filters.params() | {"since": since}, prepare=False).fetchone()
+    high; on bench/search.py the planner's guesses were up to 17 times under and 3 times over."""
+    plan = conn.execute(QUERIES["search_filtered"], filters.params() | {"pool_oldest": first.pool_oldest},
+                        prepare=False).fetchone()
     recent = int(plan[0][0]["Plan"]["Plan Rows"])
     return min(max(estimate.filtered, first.pooled), round(first.pooled * estimate.filtered / max(recent, first.pooled)))
 
