@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import charset_normalizer
-import htmldate
 import lxml.etree
 import lxml.html
 import trafilatura
-from trafilatura.metadata import extract_metadata as trafilatura_metadata
 from trafilatura.settings import use_config
 
 from crawler.clean import (
@@ -34,14 +32,7 @@ from crawler.clean import (
     trim_link_tail,
 )
 from crawler.fallback import readability_text
-from crawler.metadata import (
-    Metadata,
-    detect_language,
-    parse_datetime,
-    read_metadata,
-    split_authors,
-    strip_site_suffix,
-)
+from crawler.metadata import apply_metadata_rules, complete_metadata, detect_language, read_metadata
 from crawler.nonarticle import not_an_article
 from crawler.outlet import ExtractionRules
 
@@ -102,7 +93,7 @@ def extract_article(
         return Skipped(f"document too large ({elements} elements > {MAX_ELEMENTS})")
 
     meta = read_metadata(tree, url)
-    _apply_metadata_rules(meta, tree, rules)
+    apply_metadata_rules(meta, tree, rules)
     content = apply_rules(tree, rules)
     drop_boilerplate_blocks(content)
     labels = [x for x in (meta.title, meta.site_name, meta.section, *meta.tags) if x]
@@ -120,7 +111,7 @@ def extract_article(
         return Skipped(reason)
     if (weight := text_weight(body)) < MIN_TEXT_CHARS:
         return Skipped(f"no article text ({weight} chars < {MIN_TEXT_CHARS})")
-    _complete_metadata(meta, tree, url)
+    complete_metadata(meta, tree, url)
     if not meta.title:
         return Skipped("no title")
     return Article(
@@ -281,50 +272,3 @@ def _trafilatura_config() -> ConfigParser:
 
 
 _TRAFILATURA_CONFIG = _trafilatura_config()
-
-
-# --- metadata completion -------------------------------------------------------------
-
-
-def _apply_metadata_rules(meta: Metadata, tree: lxml.html.HtmlElement, rules: ExtractionRules | None) -> None:
-    """Outlet `date`/`author` selectors win over generic metadata when they match."""
-    if rules is None:
-        return
-    if rules.date:
-        for el in select(tree, rules.date):
-            value = el.get("datetime") or el.get("content") or el.text_content()
-            if parsed := parse_datetime(value):
-                meta.published_at = parsed
-                break
-    if rules.author:
-        names = [n for el in select(tree, rules.author) for n in split_authors(el.text_content())]
-        if names:
-            meta.authors = tuple(dict.fromkeys(names))
-
-
-_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
-
-
-def _complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
-    """Fill gaps from trafilatura's metadata, then htmldate; both scan the tree, so only on need."""
-    if meta.title and meta.authors and meta.published_at and meta.site_name:
-        return
-    found = trafilatura_metadata(tree, url, extensive=False)
-    meta.offer("title", strip_site_suffix(found.title, meta.site_name) if found.title else None)
-    meta.offer("authors", tuple(n for a in (found.author or "").split(";") for n in split_authors(a)))
-    meta.offer("published_at", parse_datetime(found.date))
-    # trafilatura falls back to the host name, which is no site name.
-    if found.sitename and not _HOST_NAME.fullmatch(found.sitename):
-        meta.offer("site_name", found.sitename)
-    meta.offer("description", found.description)
-    meta.offer("image", found.image)
-    meta.offer("tags", tuple(t for t in (found.tags or []) if t))
-    meta.offer("section", (found.categories or [None])[0])
-    if meta.published_at is None:
-        # trafilatura asked htmldate for the original date; settle for any date in markup or
-        # URL. Not extensive_search: it hands odd strings to dateparser, which tries every
-        # locale (measured 5 s for one mangled page).
-        found_date = htmldate.find_date(
-            tree, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S", url=url
-        )
-        meta.offer("published_at", parse_datetime(found_date))

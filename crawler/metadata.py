@@ -11,7 +11,7 @@ Each field is taken from the first source that has it, in this order:
 Language is the exception: `<html lang>` comes first, then JSON-LD `inLanguage`, then
 `og:locale`; `detect_language` guesses from the text when none is declared.
 
-`crawler.extract` fills what is still missing from trafilatura's metadata and htmldate,
+`complete_metadata` fills what is still missing from trafilatura's metadata and htmldate,
 which cost more (htmldate scans the whole tree), so they only run when needed.
 """
 
@@ -27,8 +27,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
 
+import htmldate
 import lxml.html
 from dateutil import parser as date_parser
+from trafilatura.metadata import extract_metadata as trafilatura_metadata
+
+from crawler.clean import select
+from crawler.outlet import ExtractionRules
 
 log = logging.getLogger(__name__)
 
@@ -336,3 +341,50 @@ def detect_language(text: str) -> str | None:
     if letters and len(_LATIN.findall(sample)) / letters > 0.9:
         return "en"
     return None
+
+
+# --- outlet rules and the costlier sources ----------------------------------------------
+
+
+def apply_metadata_rules(meta: Metadata, tree: lxml.html.HtmlElement, rules: ExtractionRules | None) -> None:
+    """Outlet `date`/`author` selectors win over generic metadata when they match."""
+    if rules is None:
+        return
+    if rules.date:
+        for el in select(tree, rules.date):
+            value = el.get("datetime") or el.get("content") or el.text_content()
+            if parsed := parse_datetime(value):
+                meta.published_at = parsed
+                break
+    if rules.author:
+        names = [n for el in select(tree, rules.author) for n in split_authors(el.text_content())]
+        if names:
+            meta.authors = tuple(dict.fromkeys(names))
+
+
+_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
+
+
+def complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
+    """Fill gaps from trafilatura's metadata, then htmldate; both scan the tree, so only on need."""
+    if meta.title and meta.authors and meta.published_at and meta.site_name:
+        return
+    found = trafilatura_metadata(tree, url, extensive=False)
+    meta.offer("title", strip_site_suffix(found.title, meta.site_name) if found.title else None)
+    meta.offer("authors", tuple(n for a in (found.author or "").split(";") for n in split_authors(a)))
+    meta.offer("published_at", parse_datetime(found.date))
+    # trafilatura falls back to the host name, which is no site name.
+    if found.sitename and not _HOST_NAME.fullmatch(found.sitename):
+        meta.offer("site_name", found.sitename)
+    meta.offer("description", found.description)
+    meta.offer("image", found.image)
+    meta.offer("tags", tuple(t for t in (found.tags or []) if t))
+    meta.offer("section", (found.categories or [None])[0])
+    if meta.published_at is None:
+        # trafilatura asked htmldate for the original date; settle for any date in markup or
+        # URL. Not extensive_search: it hands odd strings to dateparser, which tries every
+        # locale (measured 5 s for one mangled page).
+        found_date = htmldate.find_date(
+            tree, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S", url=url
+        )
+        meta.offer("published_at", parse_datetime(found_date))

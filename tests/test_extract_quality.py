@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 import trafilatura
 
-from crawler import extract
+from crawler import extract, metadata
 from crawler.extract import Article, Skipped, extract_article
 from tests.test_extract import JA_PARAGRAPHS, JA_TITLE, JAPANESE_PAGE, LAVROV
 
@@ -288,9 +288,9 @@ def test_the_page_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
     spy(trafilatura, "bare_extraction")
     spy(extract.trafilatura, "bare_extraction")
-    spy(extract, "trafilatura_metadata")
+    spy(metadata, "trafilatura_metadata")
     spy(htmldate, "find_date")
-    spy(extract.htmldate, "find_date")
+    spy(metadata.htmldate, "find_date")
     html = f"<html><head><title>Plain page</title></head><body>{''.join(f'<p>{p}</p>' for p in STORY)}</body></html>"
     assert isinstance(extract_article(html.encode()), Article)
     assert parses == [1]
