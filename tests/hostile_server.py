@@ -34,6 +34,13 @@ JAPANESE = {
 
 LAUGHS_DTD = ('<!DOCTYPE {root} [<!ENTITY lol0 "lol">'
               + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)) + "]>")
+# The same DTD where a pattern over the bytes loses track of it: behind a 70 KB comment, with a
+# "]" in a comment inside the subset, with a ">" in the SYSTEM literal before "[".
+LAUGHS_DISGUISES = {
+    "laughs-comment.xml": lambda dtd: "<!--" + "x" * 70_000 + "-->" + dtd,
+    "laughs-bracket.xml": lambda dtd: dtd.replace("[", "[<!-- ] -->", 1),
+    "laughs-system.xml": lambda dtd: dtd.replace(" [", ' SYSTEM "a>b" [', 1),
+}
 XXE_DTD = '<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
@@ -230,7 +237,7 @@ class HostileServer:
         return self.send(h, 404, b"not found", "text/plain")
 
     def bad_document(self, h: BaseHTTPRequestHandler, name: str, build, root: str, content_type: str) -> None:
-        """/feeds/NAME and /sitemaps/NAME: malformed, truncated, empty, laughs, xxe, bomb.gz."""
+        """/feeds/NAME and /sitemaps/NAME: malformed, truncated, empty, laughs (and disguised), xxe, bomb.gz."""
         links = ["/good/30"]
         if name == "malformed.xml":
             body = build(self.base, links).replace(b"</channel>", b"<channel>").replace(b"</urlset>", b"<url>")
@@ -238,8 +245,9 @@ class HostileServer:
             body = build(self.base, links)[:60]
         elif name == "empty.xml":
             body = b""
-        elif name == "laughs.xml":
-            body = (build(self.base, links, prolog=LAUGHS_DTD.format(root=root))
+        elif name == "laughs.xml" or name in LAUGHS_DISGUISES:
+            dtd = LAUGHS_DTD.format(root=root)
+            body = (build(self.base, links, prolog=LAUGHS_DISGUISES.get(name, str)(dtd))
                     .replace(b"Hostile", b"&lol9;").replace(b"</loc>", b"&lol9;</loc>"))
         elif name == "xxe.xml":
             body = build(self.base, links, prolog=XXE_DTD.format(root=root)).replace(b"/good/30", b"/good/30?&xxe;")
