@@ -134,17 +134,25 @@ def clean_text(text: str, labels: Collection[str] = ()) -> str:
 
 
 def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    """The texts of the page's links long enough to be headlines."""
+    """The texts of the page's links."""
     anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
-    return {a for a in anchors if len(a) >= 15}
+    anchors.discard("")
+    return anchors
+
+
+# A link text this long is a headline; shorter ones ("Home", "World") only mark a line
+# that is nothing else.
+HEADLINE_LINK = 15
 
 
 def _is_link_line(line: str, anchors: set[str]) -> bool:
-    """Whether a link text covers half of `line`, or `line` is part of a link's text (a
-    teaser link that wraps kicker, headline and summary)."""
+    """Whether `line` is a link's text, a headline link covers half of it, or it is part of
+    a link's text (a teaser link that wraps kicker, headline and summary)."""
     body = line.removeprefix("- ")
-    covered = max((len(a) for a in anchors if a in body), default=0)
-    return covered >= len(body) / 2 or (len(body) >= 15 and any(body in a for a in anchors))
+    if body in anchors:
+        return True
+    covered = max((len(a) for a in anchors if len(a) >= HEADLINE_LINK and a in body), default=0)
+    return covered >= len(body) / 2 or (len(body) >= HEADLINE_LINK and any(body in a for a in anchors))
 
 
 def link_text_share(text: str, anchors: set[str]) -> float:
@@ -177,15 +185,91 @@ def trim_link_tail(text: str, anchors: set[str]) -> str:
     return "\n\n".join(paragraphs[:start])
 
 
+def drop_link_paragraphs(text: str, anchors: set[str]) -> str:
+    """`text` without the paragraphs that are links to other pages: "Related" headlines
+    set between the story's paragraphs, a menu trafilatura kept. A short label that opens
+    a run of them ("Related coverage:") goes with them."""
+    kept: list[str] = []
+    for paragraph in text.split("\n\n"):
+        if not _is_link_line(paragraph, anchors):
+            kept.append(paragraph)
+        elif kept and _is_label(kept[-1]) and not _is_link_line(kept[-1], anchors):
+            kept.pop()
+    return "\n\n".join(kept)
+
+
+def _is_label(line: str) -> bool:
+    return text_weight(line) <= 40 and not line.endswith((".", "!", "?", "。", "”", '"'))
+
+
+# Lines of a page's header that trafilatura can keep above the story: a kicker with the
+# headline ("Angebliche Dekolonisierung: Warum Putin ..."), the byline, a date stamp.
+_DATE_OR_TIME = re.compile(r"\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?|\d{1,2}:\d{2}")
+HEADER_LINE = 150  # the header ends at the first paragraph longer than this
+KICKER = 80
+BYLINE_EXTRA = 25
+DATE_LINE = 50
+
+
+def drop_header_lines(text: str, title: str | None, authors: Collection[str] = ()) -> str:
+    """`text` without the header lines above its first real paragraph: the headline with
+    its kicker, a byline of the page's authors, a date stamp."""
+    paragraphs = text.split("\n\n")
+    headline = " ".join((title or "").split()).casefold()
+    names = [name.casefold() for name in authors if name]
+    kept: list[str] = []
+    for i, paragraph in enumerate(paragraphs):
+        weight = text_weight(paragraph)
+        if weight > HEADER_LINE:
+            kept.extend(paragraphs[i:])
+            break
+        low = paragraph.casefold()
+        if headline and headline in low and weight <= text_weight(headline) + KICKER:
+            continue
+        if any(name in low for name in names) and weight <= max(map(len, names)) + BYLINE_EXTRA:
+            continue
+        if weight <= DATE_LINE and _DATE_OR_TIME.search(paragraph):
+            continue
+        kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+# A standfirst (the summary set under the headline) is often outside the element
+# trafilatura takes for the story. The page's description names it: when the description
+# is also visible text of the body, that element's text opens the article.
+STANDFIRST_PROBE = 60
+STANDFIRST_MAX = 1000
+_INVISIBLE = frozenset({"script", "style", "template", "noscript", "head", "title"})
+
+
+def with_standfirst(text: str, tree: lxml.html.HtmlElement, description: str | None) -> str:
+    """`text`, opened by the page's visible standfirst when it does not hold it already."""
+    probe = " ".join((description or "").split()).rstrip(".…").strip()[:STANDFIRST_PROBE]
+    if len(probe) < 20 or probe in " ".join(text.split()):
+        return text
+    body = tree.find("body")
+    if body is None:
+        return text
+    best = None
+    for el in body.iter("p", "div", "h2", "span", "strong", "section", "header"):
+        visible = " ".join(el.text_content().split())
+        if (visible.startswith(probe) and text_weight(visible) <= STANDFIRST_MAX
+                and (best is None or len(visible) < len(best))
+                and not any(parent.tag in _INVISIBLE for parent in el.iterancestors())):
+            best = visible
+    return f"{best}\n\n{text}" if best else text
+
+
 # Class/id words that name a page block which is never article text: readability's
 # "unlikely candidates", narrowed to what news templates use (GPT ad slots, comment
-# threads, share bars, "related"/"popular" rails, paywall meters, cookie notices).
+# threads, share bars, "related"/"popular" rails, cookie notices). Not "paywall" or
+# "print": real templates wrap the story itself in `paywall-content` and `print-area`.
 BOILERPLATE_CLASS_WORDS = frozenset(
     {
         "ad", "ads", "advert", "advertisement", "gpt", "sponsored", "promo", "outbrain", "taboola",
-        "comment", "comments", "share", "sns", "social", "print", "newsletter", "subscribe",
+        "comment", "comments", "share", "sns", "social", "newsletter", "subscribe",
         "related", "popular", "ranking", "trending", "recommended", "resources", "readmore",
-        "paywall", "meter", "cookie", "breadcrumb", "breadcrumbs", "tags", "keyword", "copyright",
+        "cookie", "breadcrumb", "breadcrumbs", "tags", "keyword", "copyright",
         "caption", "credit",
     }
 )

@@ -25,11 +25,14 @@ from crawler.clean import (
     apply_rules,
     clean_text,
     drop_boilerplate_blocks,
+    drop_header_lines,
+    drop_link_paragraphs,
     link_text_share,
     link_texts,
     select,
     text_weight,
     trim_link_tail,
+    with_standfirst,
 )
 from crawler.fallback import readability_text
 from crawler.metadata import apply_metadata_rules, complete_metadata, detect_language, read_metadata
@@ -96,7 +99,7 @@ def extract_article(
     apply_metadata_rules(meta, tree, rules)
     content = apply_rules(tree, rules)
     drop_boilerplate_blocks(content)
-    labels = [x for x in (meta.title, meta.site_name, meta.section, *meta.tags) if x]
+    labels = [x for x in (meta.title, meta.site_name, _title_suffix(tree, meta.title), meta.section, *meta.tags) if x]
     body = clean_text(_extract_text(content, url), labels)
     extractor = "trafilatura"
     if text_weight(body) < MIN_TEXT_CHARS:
@@ -106,7 +109,7 @@ def extract_article(
     anchors = link_texts(tree)
     if (share := link_text_share(body, anchors)) > MAX_LINK_TEXT_SHARE:
         return Skipped(f"link list, not an article ({share:.0%} of the text is link text)")
-    body = trim_link_tail(body, anchors)
+    body = drop_link_paragraphs(trim_link_tail(body, anchors), anchors)
     if reason := not_an_article(meta.page_types, content, body):
         return Skipped(reason)
     if (weight := text_weight(body)) < MIN_TEXT_CHARS:
@@ -114,6 +117,7 @@ def extract_article(
     complete_metadata(meta, tree, url)
     if not meta.title:
         return Skipped("no title")
+    body = with_standfirst(drop_header_lines(body, meta.title, meta.authors), tree, meta.description)
     return Article(
         title=meta.title,
         text=body,
@@ -249,11 +253,19 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
 # --- text ----------------------------------------------------------------------------
 
 
+def _title_suffix(tree: lxml.html.HtmlElement, title: str | None) -> str | None:
+    """What the `<title>` adds after the headline: usually the site's name, which footers
+    repeat as a line of their own."""
+    raw = " ".join((tree.findtext(".//title") or "").split())
+    if not title or not raw.startswith(title):
+        return None
+    return raw[len(title):].strip(" |-–—:·｜") or None
+
+
 def _extract_text(tree: lxml.html.HtmlElement, url: str | None) -> str:
     document = trafilatura.bare_extraction(
         tree,
         url=url,
-        favor_precision=True,
         include_comments=False,
         include_tables=False,
         with_metadata=False,

@@ -28,8 +28,13 @@ BODY_PARAGRAPH_WEIGHT = 200
 # A gallery without a declared type: many pictures, little text per picture.
 GALLERY_MIN_FIGURES = 6
 GALLERY_TEXT_PER_FIGURE = 150
-# Teasers: separate <article> elements, each a headline with a link, on one page.
+# Teasers: separate small <article> elements, each a headline with a link, on one page. An
+# article's own <article> element holds links under headings too (its share bar, its
+# rail): it is no teaser for being big. A page is an index when its text is mostly in
+# teasers, spread over several of them.
 INDEX_MIN_TEASERS = 5
+TEASER_MAX_WEIGHT = 1000
+INDEX_TEASER_SHARE = 0.5
 
 
 def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: str) -> str | None:
@@ -51,15 +56,25 @@ def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: 
         return f"photo gallery ({figures} pictures, {weight} chars of text)"
     if types & INDEX_TYPES and not is_article:
         return f"index page ({'/'.join(sorted(types & INDEX_TYPES))})"
-    teasers = [a for a in content.iter("article") if a.xpath(".//h2//a | .//h3//a | .//a//h2 | .//a//h3")]
-    if len(teasers) >= INDEX_MIN_TEASERS and _longest_paragraph_in(text, teasers):
-        return f"index page ({len(teasers)} teasers)"
+    teasers = [" ".join(a.text_content().split()) for a in content.iter("article")
+               if a.xpath(".//h2//a | .//h3//a | .//a//h2 | .//a//h3")]
+    teasers = [t for t in teasers if text_weight(t) <= TEASER_MAX_WEIGHT]
+    holders, share = _teasers_holding(text, teasers)
+    if holders >= INDEX_MIN_TEASERS and share >= INDEX_TEASER_SHARE:
+        return f"index page ({holders} teasers hold {share:.0%} of the text)"
     return None
 
 
-def _longest_paragraph_in(text: str, elements: list[lxml.html.HtmlElement]) -> bool:
-    """Whether the longest paragraph of `text` is inside one of `elements`: on an article
-    page with a rail of teasers, the story's own paragraphs are longer than any summary."""
-    longest = max(text.split("\n\n"), key=len, default="")
-    probe = " ".join(longest.split())[:80]
-    return bool(probe) and any(probe in " ".join(el.text_content().split()) for el in elements)
+def _teasers_holding(text: str, teasers: list[str]) -> tuple[int, float]:
+    """How many of the `teasers` hold a paragraph of `text`, and the share (0..1) of `text`
+    in paragraphs that one of them holds. A short story in its own <article> is one
+    teaser's worth; an index spreads its text over many."""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+    holders: set[int] = set()
+    inside = 0
+    for paragraph in filter(None, paragraphs):
+        found = [i for i, teaser in enumerate(teasers) if paragraph[:80] in teaser]
+        if found:
+            holders.update(found)
+            inside += len(paragraph)
+    return len(holders), inside / max(1, sum(len(p) for p in paragraphs))

@@ -213,18 +213,28 @@ def test_a_short_japanese_article_is_long_enough() -> None:
 # --- fallback ------------------------------------------------------------------------
 
 
-def test_readability_takes_over_when_trafilatura_finds_too_little() -> None:
-    html = (DATA / "pages" / "table_layout.html").read_bytes()
-    tree = extract.parse_html(extract.decode_html(html))
-    assert len(extract._extract_text(tree, None)) < extract.MIN_TEXT_CHARS  # trafilatura alone fails here
-    article = extract_article(html, url="https://nemuro.example/2023/12/20/fishing.html")
+def test_a_table_layout_page_gives_its_story_alone() -> None:
+    article = extract_article((DATA / "pages" / "table_layout.html").read_bytes(),
+                              url="https://nemuro.example/2023/12/20/fishing.html")
+    assert isinstance(article, Article)
+    paragraphs = article.text.split("\n\n")
+    assert paragraphs[0].startswith("NEMURO -- Fishermen in this eastern Hokkaido port")
+    assert paragraphs[-1].endswith("About 60 boats from Nemuro and nearby Rausu used to operate under the deal each year.")
+    assert len(paragraphs) == 4  # no navigation cell, no date line, no footer naming the site
+    assert article.title == "Fishermen in Nemuro call for safe-operation deal"
+
+
+def test_readability_takes_over_when_trafilatura_finds_too_little(monkeypatch: pytest.MonkeyPatch) -> None:
+    """trafilatura's default mode finds the story of every page here; when it does not (the
+    template defeats it), readability's reading of the same tree is taken."""
+    monkeypatch.setattr(extract, "_extract_text", lambda tree, url: "Local\nFisheries")
+    article = extract_article((DATA / "pages" / "table_layout.html").read_bytes(),
+                              url="https://nemuro.example/2023/12/20/fishing.html")
     assert isinstance(article, Article)
     assert article.extractor == "readability"
     paragraphs = article.text.split("\n\n")
     assert paragraphs[0].startswith("NEMURO -- Fishermen in this eastern Hokkaido port")
-    assert paragraphs[-1].endswith("About 60 boats from Nemuro and nearby Rausu used to operate under the deal each year.")
-    assert len(paragraphs) == 4  # no navigation cell, no date line
-    assert article.title == "Fishermen in Nemuro call for safe-operation deal"
+    assert len(paragraphs) == 4
 
 
 def test_trafilatura_is_recorded_when_it_succeeds() -> None:
@@ -247,7 +257,7 @@ def test_non_article_page_is_skipped_with_its_reason(name: str, reason: str) -> 
     assert isinstance(result, Skipped) and result.reason.startswith(reason), result
 
 
-@pytest.mark.parametrize("name, reason", [("index", "index page (6 teasers)"), ("gallery", "photo gallery")])
+@pytest.mark.parametrize("name, reason", [("index", "index page (6 teasers hold"), ("gallery", "photo gallery")])
 def test_non_article_is_recognised_without_a_declared_type(name: str, reason: str) -> None:
     html = (DATA / "nonarticle" / f"{name}.html").read_text(encoding="utf-8")
     html = re.sub(r'<script type="application/ld\+json">.*?</script>', "", html, flags=re.S)
@@ -265,6 +275,54 @@ def test_an_article_with_a_video_or_a_rail_of_teasers_is_still_an_article() -> N
     article = extract_article(html)
     assert isinstance(article, Article), article
     assert article.text.startswith(STORY[0])
+
+
+def test_an_article_whose_own_element_holds_heading_links_is_not_an_index() -> None:
+    """Real templates put the story in an <article> that also holds its share bar and rail
+    (headings with links), beside a few small teasers: the story's text is not theirs."""
+    rail = "".join(f'<h3><a href="/more/{i}">More on the islands, part {i}</a></h3>' for i in range(3))
+    teasers = "".join(f'<article><h2><a href="/s/{i}">Other story {i}</a></h2></article>' for i in range(6))
+    html = (f'<html><head><title>Lavrov</title></head><body><article><h1>Lavrov</h1>'
+            f'{"".join(f"<p>{p}</p>" for p in STORY)}{rail}</article>{teasers}</body></html>')
+    article = extract_article(html)
+    assert isinstance(article, Article), article
+    assert article.text.startswith(STORY[0])
+
+
+def test_link_paragraphs_inside_the_story_and_their_label_are_dropped() -> None:
+    html = ('<html><head><title>Lavrov</title></head><body><article><h1>Lavrov</h1>'
+            f'<p>{STORY[0]}</p><p><b>Lesen Sie auch:</b></p>'
+            '<p><a href="/a">Russland weist japanischen Protest gegen Manöver zurück</a></p>'
+            '<p><a href="/b">ロシア外相「領土問題は全て終わった」</a></p>'
+            f'{"".join(f"<p>{p}</p>" for p in STORY[1:])}</article></body></html>')
+    article = extract_article(html)
+    assert isinstance(article, Article), article
+    assert article.text.split("\n\n") == STORY
+
+
+def test_the_header_lines_above_the_story_are_dropped() -> None:
+    """Kicker and headline, byline and date stamp, whatever the language they are in."""
+    html = ('<html><head><title>Warum Putin warnt</title><meta name="author" content="Manuela Conrad"></head>'
+            '<body><article><div>Dekolonisierung: Warum Putin warnt</div><div>von Manuela Conrad</div>'
+            '<div>Stand: 22.04.2024, 06:00 Uhr</div>'
+            f'{"".join(f"<p>{p}</p>" for p in STORY)}</article></body></html>')
+    article = extract_article(html)
+    assert isinstance(article, Article), article
+    assert article.text.split("\n\n") == STORY
+
+
+def test_a_visible_standfirst_opens_the_text() -> None:
+    """The page's description, when it is also visible text of the page, is the summary
+    under the headline: it opens the article even outside the story's element."""
+    lead = "Moscow rules out talks on the islands, says Lavrov, in an interview broadcast on Monday evening"
+    html = (f'<html><head><title>Lavrov</title><meta name="description" content="{lead[:70]}…"></head>'
+            f'<body><header><h1>Lavrov</h1><p class="lead">{lead}</p></header>'
+            f'<div class="story">{"".join(f"<p>{p}</p>" for p in STORY)}</div></body></html>')
+    article = extract_article(html)
+    assert isinstance(article, Article), article
+    assert article.text.split("\n\n") == [lead, *STORY]
+    hidden = html.replace(f'<p class="lead">{lead}</p>', "")
+    assert extract_article(hidden).text.split("\n\n") == STORY  # a description alone is not text
 
 
 # --- one parse -----------------------------------------------------------------------
