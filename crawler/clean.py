@@ -134,8 +134,9 @@ def clean_text(text: str, labels: Collection[str] = ()) -> str:
 
 
 def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    """The texts of the page's links."""
-    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
+    """The texts of the page's links to other pages: not those to a place in the page
+    itself, such as a live blog's entry headings or a table of contents."""
+    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a") if not (a.get("href") or "").startswith("#")}
     anchors.discard("")
     return anchors
 
@@ -191,15 +192,18 @@ def drop_link_paragraphs(text: str, anchors: set[str]) -> str:
     a run of them ("Related coverage:") goes with them."""
     kept: list[str] = []
     for paragraph in text.split("\n\n"):
-        if not _is_link_line(paragraph, anchors):
+        if paragraph.endswith(_SENTENCE_END) or not _is_link_line(paragraph, anchors):
             kept.append(paragraph)
         elif kept and _is_label(kept[-1]) and not _is_link_line(kept[-1], anchors):
             kept.pop()
     return "\n\n".join(kept)
 
 
+_SENTENCE_END = (".", "!", "?", "。", "！", "？", "”", '"')
+
+
 def _is_label(line: str) -> bool:
-    return text_weight(line) <= 40 and not line.endswith((".", "!", "?", "。", "”", '"'))
+    return text_weight(line) <= 40 and not line.endswith(_SENTENCE_END)
 
 
 # Lines of a page's header that trafilatura can keep above the story: a kicker with the
