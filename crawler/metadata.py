@@ -5,8 +5,14 @@ Each field is taken from the first source that has it, in this order:
 1. JSON-LD objects typed `NewsArticle`, `Article`, `ReportageNewsArticle` (and the other
    article types below), top-level, in a list or inside `@graph`;
 2. OpenGraph (`og:*`), `article:*` and standard `<meta>`/`<link>` elements;
-3. the page structure: `<h1>`, then `<title>` without its " | Site" suffix; the page's
-   own URL as canonical URL.
+3. the page structure: `<h1>`, then `<title>` without its " | Site" suffix; `<time datetime>`
+   for a publication time the meta tags give only as a day; author links for a byline the
+   meta tags leave out; the page's own URL as canonical URL.
+
+The title is chosen among these sources rather than taken first-come (`_choose_title`): a
+source that carries a " | Section" label another source lacks loses it, and an `<h1>` in
+the breadcrumb trail marks the JSON-LD headline as the SEO title. Authors are people: an
+`Organization`, the publisher's own name, a number or a host name is no byline.
 
 Language is the exception: `<html lang>` comes first, then JSON-LD `inLanguage`, then
 `og:locale`; `detect_language` guesses from the text when none is declared.
@@ -17,12 +23,13 @@ which cost more (htmldate scans the whole tree), so they only run when needed.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin
@@ -83,28 +90,51 @@ def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:
     root_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     meta.offer("language", normalize_language(root_lang))
     types: set[str] = set()
+    found = _Found()
+    claim_date = None
     for obj in _json_ld_objects(tree):
-        found = obj.get("@type")
-        found = {t for t in (found if isinstance(found, list) else [found]) if isinstance(t, str)}
-        types |= found
-        if found & ARTICLE_TYPES:
-            _from_json_ld(meta, obj, url)
+        obj_types = obj.get("@type")
+        obj_types = {t for t in (obj_types if isinstance(obj_types, list) else [obj_types]) if isinstance(t, str)}
+        types |= obj_types
+        if obj_types & ARTICLE_TYPES:
+            _from_json_ld(meta, obj, url, found)
+        elif "ClaimReview" in obj_types and claim_date is None:
+            # A fact check's own object is its ClaimReview; its other fields describe the claim.
+            claim_date = parse_datetime(_first_text(obj.get("datePublished")))
+    meta.offer("published_at", claim_date)
     og_type = tree.find('.//meta[@property="og:type"]')
     if og_type is not None and og_type.get("content"):
         types.add("og:" + og_type.get("content").strip().lower())
     meta.page_types = frozenset(types)
-    _from_meta_tags(meta, tree, url)
+    _from_meta_tags(meta, tree, url, found)
+    meta.title = _choose_title(found, tree, meta.site_name)
     _from_structure(meta, tree, url)
+    found.outlets.add(meta.site_name)
+    meta.authors = _choose_authors(found, tree)
+    _add_clock_time(meta, tree)
     return meta
 
 
+@dataclass
+class _Found:
+    """What more than one source offers, kept until all are read so they can be compared."""
+
+    titles: dict[str, str] = field(default_factory=dict)  # "ld", "og", "twitter"
+    authors: list[list[str]] = field(default_factory=list)  # per source, in order: raw bylines
+    outlets: set[str | None] = field(default_factory=set)  # the site's own names
+    organisations: set[str] = field(default_factory=set)  # JSON-LD authors typed Organization
+
+
 # --- JSON-LD -------------------------------------------------------------------------
+
+# Some CMSs still wrap script contents for XHTML parsers.
+_CDATA = re.compile(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$")
 
 
 def _json_ld_objects(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
     """Every typed JSON-LD object: top-level, in a list or inside `@graph`."""
     for script in tree.iterfind('.//script[@type="application/ld+json"]'):
-        raw = (script.text or "").strip()
+        raw = _CDATA.sub("", (script.text or "").strip())
         if not raw:
             continue
         try:
@@ -127,22 +157,26 @@ def _typed_objects(data: Any) -> Iterator[dict[str, Any]]:
             yield from _typed_objects(data["@graph"])
 
 
-def _from_json_ld(meta: Metadata, obj: dict[str, Any], url: str | None) -> None:
-    meta.offer("title", _clean(_first_text(obj.get("headline") or obj.get("name"))))
-    meta.offer("authors", _people(obj.get("author")))
+def _from_json_ld(meta: Metadata, obj: dict[str, Any], url: str | None, found: _Found) -> None:
+    title = _text(_first_text(obj.get("headline") or obj.get("name")))
+    if title:
+        found.titles.setdefault("ld", title)
+    found.authors.append(_bylines(obj.get("author"), found.organisations))
     meta.offer("published_at", parse_datetime(_first_text(obj.get("datePublished"))))
     meta.offer("updated_at", parse_datetime(_first_text(obj.get("dateModified"))))
     meta.offer("language", normalize_language(_first_text(obj.get("inLanguage"))))
-    meta.offer("description", _clean(_first_text(obj.get("description"))))
+    meta.offer("description", _text(_first_text(obj.get("description"))))
     main = obj.get("mainEntityOfPage")
     main_url = main.get("@id") or main.get("url") if isinstance(main, dict) else main
     meta.offer("canonical_url", _absolute(_first_text(obj.get("url") or main_url), url))
     publisher = obj.get("publisher")
     if isinstance(publisher, dict):
-        meta.offer("site_name", _clean(_first_text(publisher.get("name"))))
+        name = _text(_first_text(publisher.get("name")))
+        meta.offer("site_name", name)
+        found.outlets.add(name)
     meta.offer("image", _absolute(_image_url(obj.get("image")), url))
     meta.offer("tags", _keywords(obj.get("keywords")))
-    meta.offer("section", _clean(_first_text(obj.get("articleSection"))))
+    meta.offer("section", _text(_first_text(obj.get("articleSection"))))
 
 
 def _first_text(value: Any) -> str | None:
@@ -162,14 +196,18 @@ def _image_url(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _people(value: Any) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value]
+def _bylines(value: Any, organisations: set[str]) -> list[str]:
+    """Names in a JSON-LD `author`; an `Organization` among them is also noted as one."""
     names: list[str] = []
-    for item in items:
-        name = item.get("name") if isinstance(item, dict) else item
-        if isinstance(name, str):
-            names.extend(split_authors(name))
-    return _unique(names)
+    for item in value if isinstance(value, list) else [value]:
+        name = _text(item.get("name") if isinstance(item, dict) else item if isinstance(item, str) else None)
+        if not name:
+            continue
+        kind = item.get("@type") if isinstance(item, dict) else None
+        if any(isinstance(k, str) and k.endswith("Organization") for k in (kind if isinstance(kind, list) else [kind])):
+            organisations.add(name)
+        names.append(name)
+    return names
 
 
 def _keywords(value: Any) -> tuple[str, ...]:
@@ -177,13 +215,13 @@ def _keywords(value: Any) -> tuple[str, ...]:
         value = value.split(",")
     if not isinstance(value, list):
         return ()
-    return _unique(_clean(v) for v in value if isinstance(v, str))
+    return _unique(_text(v) for v in value if isinstance(v, str))
 
 
 # --- meta tags -----------------------------------------------------------------------
 
 
-def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
+def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None, found: _Found) -> None:
     tags: dict[str, list[str]] = {}
     for el in tree.iterfind(".//meta"):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
@@ -194,10 +232,14 @@ def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None
     def first(*keys: str) -> str | None:
         return next((tags[k][0] for k in keys if k in tags), None)
 
-    meta.offer("title", first("og:title", "twitter:title"))
-    authors = [a for k in ("author", "article:author", "byl", "dc.creator") for a in tags.get(k, [])]
+    for key, name in (("og:title", "og"), ("twitter:title", "twitter")):
+        if title := _text(first(key)):
+            found.titles[name] = title
     # article:author is often a profile URL rather than a name.
-    meta.offer("authors", _unique(n for a in authors if "://" not in a for n in split_authors(a)))
+    for key in ("author", "article:author", "byl"):
+        found.authors.append([_text(a) for a in tags.get(key, []) if "://" not in a])
+    # Dublin Core writes one creator per element, family name first: "Brazil, Rachel".
+    found.authors.append([_dublin_core_name(_text(a)) for a in tags.get("dc.creator", [])])
     meta.offer(
         "published_at",
         parse_datetime(
@@ -207,30 +249,139 @@ def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None
     )
     meta.offer("updated_at", parse_datetime(first("article:modified_time", "og:updated_time", "datemodified")))
     meta.offer("language", normalize_language(first("og:locale", "content-language", "language")))
-    meta.offer("description", first("og:description", "description", "twitter:description"))
+    meta.offer("description", _text(first("og:description", "description", "twitter:description")))
     canonical = tree.find('.//link[@rel="canonical"]')
     # <link rel=canonical> exists only to name the canonical address, so it beats og:url.
     meta.offer("canonical_url", _absolute(canonical.get("href") if canonical is not None else None, url))
     meta.offer("canonical_url", _absolute(first("og:url"), url))
-    meta.offer("site_name", first("og:site_name", "application-name", "publisher"))
+    meta.offer("site_name", _text(first("og:site_name", "application-name", "publisher")))
+    found.outlets.update(_text(v) for k in ("og:site_name", "application-name", "publisher") for v in tags.get(k, []))
     meta.offer("image", _absolute(first("og:image", "og:image:url", "twitter:image"), url))
-    meta.offer("tags", _unique(tags.get("article:tag", [])))
+    meta.offer("tags", _unique(_text(t) for t in tags.get("article:tag", [])))
     meta.offer("tags", _keywords(first("news_keywords", "keywords")))
-    meta.offer("section", first("article:section"))
+    meta.offer("section", _text(first("article:section")))
+
+
+def _dublin_core_name(value: str | None) -> str | None:
+    if value and value.count(",") == 1:
+        family, given = (part.strip() for part in value.split(","))
+        if family and given and len(family.split()) <= 2 and len(given.split()) <= 3:
+            return f"{given} {family}"
+    return value
+
+
+# --- authors -------------------------------------------------------------------------
+
+
+def _choose_authors(found: _Found, tree: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """The first source that names a person (then author-page links), with the agencies it
+    co-credits ("dpa" beside a reporter) but without the outlet's own name; failing that,
+    the first source's credit as it stands ("kicker", "AFP")."""
+    outlets = {o.casefold() for o in found.outlets if o}
+    organisations = {o.casefold() for o in found.organisations}
+    credit: tuple[str, ...] = ()
+    for bylines in [*found.authors, list(_author_links(tree))]:
+        names: list[str] = []
+        for byline in filter(None, bylines):
+            # "hessenschau.de, Frankfurt, Germany": the outlet and its address.
+            if "," in byline and (head := byline.split(",")[0].strip()).casefold() in outlets:
+                credit = credit or (head,)
+                continue
+            parts = split_authors(byline)
+            names.extend(parts)
+        people = _people_only((n for n in names if n.casefold() not in organisations), outlets)
+        if people:
+            return _unique(n for n in names if n in people or n.casefold() in organisations - outlets)
+        credit = credit or _unique(n for n in names if any(ch.isalpha() for ch in n))
+    return credit
+
+
+# --- title ---------------------------------------------------------------------------
+
+
+def _choose_title(found: _Found, tree: lxml.html.HtmlElement, site_name: str | None) -> str | None:
+    """The JSON-LD headline, else og:title, else twitter:title; None leaves it to the page structure.
+
+    Some CMSs put the SEO title (which the JSON-LD headline repeats) in an `<h1>` inside
+    the breadcrumb trail and show readers a different headline in an `<h2>`: when og:title
+    is that `<h2>`, it is the headline.
+    """
+    ld, og, twitter = (found.titles.get(k) for k in ("ld", "og", "twitter"))
+    h1 = next((h for h in tree.iter("h1") if h.text_content().strip()), None)
+    heading = _text(h1.text_content()) if h1 is not None else None
+    order = [ld, og, twitter]
+    if og and og != ld and h1 is not None and _in_breadcrumb(h1) and _shown_in_h2(tree, og):
+        order = [og, ld, twitter]
+    title = next((t for t in order if t), None)
+    if title is None:
+        return None
+    title = strip_site_suffix(title, site_name, only_site=True) if site_name else title
+    return _without_label(title, [t for t in (ld, og, twitter, heading) if t])
+
+
+def _in_breadcrumb(el: lxml.html.HtmlElement) -> bool:
+    for depth, ancestor in enumerate(el.iterancestors()):
+        if depth >= 6 or ancestor.tag in ("article", "main", "body"):
+            return False
+        marks = f"{ancestor.get('class') or ''} {ancestor.get('id') or ''}".lower()
+        if ancestor.tag == "nav" or "crumb" in marks:
+            return True
+    return False
+
+
+def _fold(text: str) -> str:
+    """For comparing titles: soft hyphens, case and spacing differ between sources."""
+    return " ".join(text.replace("\xad", "").split()).casefold()
+
+
+def _shown_in_h2(tree: lxml.html.HtmlElement, title: str) -> bool:
+    key = _fold(title)
+    return any(_fold(el.text_content()) == key for h2 in tree.iter("h2") for el in h2.iter())
+
+
+# One or more " | Label" segments; " - " and ": " also join parts of headlines themselves.
+_LABELS = re.compile(r"(?:\s*[|｜]\s*[^|｜]{1,40})+")
+
+
+def _without_label(title: str, others: list[str]) -> str:
+    """"Headline | Sport" -> "Headline" when another source gives the bare "Headline"."""
+    folded = _fold(title)
+    for other in others:
+        key = _fold(other)
+        if len(key) < len(folded) and folded.startswith(key) and _LABELS.fullmatch(folded[len(key):]):
+            return other
+    return title
 
 
 # --- page structure ------------------------------------------------------------------
 
 
 def _from_structure(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
-    h1 = tree.find(".//h1")
-    meta.offer("title", _clean(h1.text_content()) if h1 is not None else None)
+    h1 = next((h for h in tree.iter("h1") if h.text_content().strip()), None)
+    meta.offer("title", _text(h1.text_content()) if h1 is not None else None)
     title = tree.find(".//title")
     if title is not None:
-        meta.offer("title", strip_site_suffix(_clean(title.text_content()), meta.site_name))
+        meta.offer("title", strip_site_suffix(_text(title.text_content()), meta.site_name))
     if meta.title and meta.site_name:
         meta.title = strip_site_suffix(meta.title, meta.site_name, only_site=True)
+    if meta.published_at is None:
+        meta.published_at = next((t for t, marked in _time_elements(tree) if marked), None)
     meta.offer("canonical_url", url)
+
+
+def _time_elements(tree: lxml.html.HtmlElement) -> list[tuple[datetime, bool]]:
+    """`<time datetime>` values that carry a clock time, each with whether the element is
+    marked as the publication time (itemprop or class naming "publish")."""
+    found = []
+    for el in tree.iter("time"):
+        value = el.get("datetime") or ""
+        if _CLOCK.search(value) and (parsed := parse_datetime(value)):
+            marks = f"{el.get('itemprop') or ''} {el.get('class') or ''}".lower()
+            found.append((parsed, "publish" in marks))
+    return found
+
+
+_CLOCK = re.compile(r"\d:\d\d")
 
 
 # " | Site", " - Site", " – Site", " — Site", " : Site", "｜サイト" at the end of a <title>.
@@ -256,6 +407,15 @@ def _clean(text: str | None) -> str | None:
     return " ".join(text.split()) if text else None
 
 
+def _text(text: str | None) -> str | None:
+    """Human text from an attribute or JSON-LD string. CMSs escape it once more than
+    needed ("&quot;", "&#8217;"), and JSON-LD is not HTML-decoded at all. Not for URLs:
+    "&copy=1" in a query string would become "(c)=1"."""
+    if text and "&" in text:
+        text = html.unescape(text)
+    return _clean(text)
+
+
 def _absolute(link: str | None, base: str | None) -> str | None:
     if not link or not link.strip():
         return None
@@ -275,14 +435,69 @@ def _unique(values: Any) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-_BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
-_AUTHOR_SEPARATORS = re.compile(r"\s*(?:;|,|\band\b|&|\|)\s*", re.IGNORECASE)
+# Byline labels in the languages of the outlets we read: "By", "Von", "Autor:", "Par", ...
+_BY = re.compile(
+    r"^\s*(?:by|von|vom|autor|autorin|autoren|author|authors|text|texte|par|por|door|av|af|od|przez|tekst)"
+    r"(?:\s*:\s*|\s+)",
+    re.IGNORECASE,
+)
+# "and" in the same languages; a lone letter ("y", "e", "i") is left alone, since it also
+# stands inside names ("Ortega y Gasset").
+_AUTHOR_SEPARATORS = re.compile(
+    r"\s*(?:;|,|、|&|\||\b(?:and|und|og|och|et|en|ve|oraz|и|та)\b)\s*", re.IGNORECASE
+)
+# Desk initials after a name: "Elena Oberholzer (obe)".
+_INITIALS = re.compile(r"\s*\([^()]{1,6}\)$")
 
 
-def split_authors(text: str) -> list[str]:
+def split_authors(text: str | None) -> list[str]:
     """"By Jane Doe and John Roe" -> ["Jane Doe", "John Roe"]."""
-    text = _BY.sub("", " ".join(text.split()))
-    return [name for name in _AUTHOR_SEPARATORS.split(text) if name and len(name) <= 80]
+    text = _BY.sub("", " ".join((text or "").split()))
+    names = (_INITIALS.sub("", name) for name in _AUTHOR_SEPARATORS.split(text))
+    return [name for name in names if name and len(name) <= 80]
+
+
+_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
+
+
+def _people_only(names: Any, outlets: set[str]) -> tuple[str, ...]:
+    """Drop what is no person's name: an outlet's name (casefolded in `outlets`), a host
+    name, a number, or a phrase too long for a name (an affiliation split off at a comma)."""
+    return tuple(
+        name for name in names
+        if any(ch.isalpha() for ch in name)
+        and name.casefold() not in outlets
+        and not _HOST_NAME.fullmatch(name)
+        and len(name.split()) <= 6
+    )
+
+
+# Author pages: /author/jane-doe, /autoren/name/..., /reporter/..., /journalist/...
+_AUTHOR_PATH = re.compile(r"/(?:authors?|autor(?:en|e|i)?|reporter|journalist)/[^/?#]", re.IGNORECASE)
+
+
+def _author_links(tree: lxml.html.HtmlElement) -> tuple[str, ...]:
+    """Names linked to author pages, from the first such link's byline only: later ones
+    are often teasers for other articles."""
+    byline = None
+    names: list[str] = []
+    for a in tree.iter("a"):
+        if not (a.get("rel") == "author" or _AUTHOR_PATH.search(a.get("href") or "")):
+            continue
+        name = _text(a.text_content())
+        if not name:
+            continue
+        if byline is None:
+            # The byline is the largest element around the link that is still one line or so.
+            byline = a
+            for ancestor in a.iterancestors():
+                if len(ancestor.text_content()) > 200:
+                    break
+                byline = ancestor
+        elif not any(ancestor is byline for ancestor in a.iterancestors()):
+            break
+        names.extend(split_authors(name))
+    return _unique(names)
 
 
 _ZONES = {
@@ -362,16 +577,14 @@ def apply_metadata_rules(meta: Metadata, tree: lxml.html.HtmlElement, rules: Ext
             meta.authors = tuple(dict.fromkeys(names))
 
 
-_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
-
-
 def complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None) -> None:
     """Fill gaps from trafilatura's metadata, then htmldate; both scan the tree, so only on need."""
     if meta.title and meta.authors and meta.published_at and meta.site_name:
         return
     found = trafilatura_metadata(tree, url, extensive=False)
     meta.offer("title", strip_site_suffix(found.title, meta.site_name) if found.title else None)
-    meta.offer("authors", tuple(n for a in (found.author or "").split(";") for n in split_authors(a)))
+    names = _unique(n for a in (found.author or "").split(";") for n in split_authors(a))
+    meta.offer("authors", _people_only(names, {meta.site_name.casefold()} if meta.site_name else set()))
     meta.offer("published_at", parse_datetime(found.date))
     # trafilatura falls back to the host name, which is no site name.
     if found.sitename and not _HOST_NAME.fullmatch(found.sitename):
@@ -388,3 +601,14 @@ def complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | No
             tree, extensive_search=False, original_date=False, outputformat="%Y-%m-%dT%H:%M:%S", url=url
         )
         meta.offer("published_at", parse_datetime(found_date))
+    _add_clock_time(meta, tree)
+
+
+def _add_clock_time(meta: Metadata, tree: lxml.html.HtmlElement) -> None:
+    """A publication day without a time (midnight UTC, as a date-only value parses) takes
+    the time of a `<time datetime>` on the same day, the marked one first."""
+    day = meta.published_at
+    if day is None or (day.hour, day.minute, day.second, day.utcoffset()) != (0, 0, 0, timedelta(0)):
+        return
+    times = sorted(_time_elements(tree), key=lambda item: not item[1])
+    meta.published_at = next((t for t, _ in times if t.date() == day.date()), day)
