@@ -39,6 +39,7 @@ import lxml.html
 from dateutil import parser as date_parser
 from trafilatura.metadata import extract_metadata as trafilatura_metadata
 
+from crawler.bylines import HOST_NAME, choose_authors, dublin_core_name, people_only, split_authors, unique
 from crawler.clean import select
 from crawler.outlet import ExtractionRules
 
@@ -110,7 +111,7 @@ def read_metadata(tree: lxml.html.HtmlElement, url: str | None) -> Metadata:
     meta.title = _choose_title(found, tree, meta.site_name)
     _from_structure(meta, tree, url)
     found.outlets.add(meta.site_name)
-    meta.authors = _choose_authors(found, tree)
+    meta.authors = choose_authors(found.authors, found.outlets, found.organisations, tree)
     _add_clock_time(meta, tree)
     return meta
 
@@ -215,7 +216,7 @@ def _keywords(value: Any) -> tuple[str, ...]:
         value = value.split(",")
     if not isinstance(value, list):
         return ()
-    return _unique(_text(v) for v in value if isinstance(v, str))
+    return unique(_text(v) for v in value if isinstance(v, str))
 
 
 # --- meta tags -----------------------------------------------------------------------
@@ -239,7 +240,7 @@ def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None
     for key in ("author", "article:author", "byl"):
         found.authors.append([_text(a) for a in tags.get(key, []) if "://" not in a])
     # Dublin Core writes one creator per element, family name first: "Brazil, Rachel".
-    found.authors.append([_dublin_core_name(_text(a)) for a in tags.get("dc.creator", [])])
+    found.authors.append([dublin_core_name(_text(a)) for a in tags.get("dc.creator", [])])
     meta.offer(
         "published_at",
         parse_datetime(
@@ -257,43 +258,9 @@ def _from_meta_tags(meta: Metadata, tree: lxml.html.HtmlElement, url: str | None
     meta.offer("site_name", _text(first("og:site_name", "application-name", "publisher")))
     found.outlets.update(_text(v) for k in ("og:site_name", "application-name", "publisher") for v in tags.get(k, []))
     meta.offer("image", _absolute(first("og:image", "og:image:url", "twitter:image"), url))
-    meta.offer("tags", _unique(_text(t) for t in tags.get("article:tag", [])))
+    meta.offer("tags", unique(_text(t) for t in tags.get("article:tag", [])))
     meta.offer("tags", _keywords(first("news_keywords", "keywords")))
     meta.offer("section", _text(first("article:section")))
-
-
-def _dublin_core_name(value: str | None) -> str | None:
-    if value and value.count(",") == 1:
-        family, given = (part.strip() for part in value.split(","))
-        if family and given and len(family.split()) <= 2 and len(given.split()) <= 3:
-            return f"{given} {family}"
-    return value
-
-
-# --- authors -------------------------------------------------------------------------
-
-
-def _choose_authors(found: _Found, tree: lxml.html.HtmlElement) -> tuple[str, ...]:
-    """The first source that names a person (then author-page links), with the agencies it
-    co-credits ("dpa" beside a reporter) but without the outlet's own name; failing that,
-    the first source's credit as it stands ("kicker", "AFP")."""
-    outlets = {o.casefold() for o in found.outlets if o}
-    organisations = {o.casefold() for o in found.organisations}
-    credit: tuple[str, ...] = ()
-    for bylines in [*found.authors, list(_author_links(tree))]:
-        names: list[str] = []
-        for byline in filter(None, bylines):
-            # "hessenschau.de, Frankfurt, Germany": the outlet and its address.
-            if "," in byline and (head := byline.split(",")[0].strip()).casefold() in outlets:
-                credit = credit or (head,)
-                continue
-            parts = split_authors(byline)
-            names.extend(parts)
-        people = _people_only((n for n in names if n.casefold() not in organisations), outlets)
-        if people:
-            return _unique(n for n in names if n in people or n.casefold() in organisations - outlets)
-        credit = credit or _unique(n for n in names if any(ch.isalpha() for ch in n))
-    return credit
 
 
 # --- title ---------------------------------------------------------------------------
@@ -427,79 +394,6 @@ def _absolute(link: str | None, base: str | None) -> str | None:
     return absolute if "://" in absolute else None
 
 
-def _unique(values: Any) -> tuple[str, ...]:
-    seen: dict[str, str] = {}
-    for value in values:
-        if value and value.casefold() not in seen:
-            seen[value.casefold()] = value
-    return tuple(seen.values())
-
-
-# Byline labels in the languages of the outlets we read: "By", "Von", "Autor:", "Par", ...
-_BY = re.compile(
-    r"^\s*(?:by|von|vom|autor|autorin|autoren|author|authors|text|texte|par|por|door|av|af|od|przez|tekst)"
-    r"(?:\s*:\s*|\s+)",
-    re.IGNORECASE,
-)
-# "and" in the same languages; a lone letter ("y", "e", "i") is left alone, since it also
-# stands inside names ("Ortega y Gasset").
-_AUTHOR_SEPARATORS = re.compile(
-    r"\s*(?:;|,|、|&|\||\b(?:and|und|og|och|et|en|ve|oraz|и|та)\b)\s*", re.IGNORECASE
-)
-# Desk initials after a name: "Elena Oberholzer (obe)".
-_INITIALS = re.compile(r"\s*\([^()]{1,6}\)$")
-
-
-def split_authors(text: str | None) -> list[str]:
-    """"By Jane Doe and John Roe" -> ["Jane Doe", "John Roe"]."""
-    text = _BY.sub("", " ".join((text or "").split()))
-    names = (_INITIALS.sub("", name) for name in _AUTHOR_SEPARATORS.split(text))
-    return [name for name in names if name and len(name) <= 80]
-
-
-_HOST_NAME = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?")
-
-
-def _people_only(names: Any, outlets: set[str]) -> tuple[str, ...]:
-    """Drop what is no person's name: an outlet's name (casefolded in `outlets`), a host
-    name, a number, or a phrase too long for a name (an affiliation split off at a comma)."""
-    return tuple(
-        name for name in names
-        if any(ch.isalpha() for ch in name)
-        and name.casefold() not in outlets
-        and not _HOST_NAME.fullmatch(name)
-        and len(name.split()) <= 6
-    )
-
-
-# Author pages: /author/jane-doe, /autoren/name/..., /reporter/..., /journalist/...
-_AUTHOR_PATH = re.compile(r"/(?:authors?|autor(?:en|e|i)?|reporter|journalist)/[^/?#]", re.IGNORECASE)
-
-
-def _author_links(tree: lxml.html.HtmlElement) -> tuple[str, ...]:
-    """Names linked to author pages, from the first such link's byline only: later ones
-    are often teasers for other articles."""
-    byline = None
-    names: list[str] = []
-    for a in tree.iter("a"):
-        if not (a.get("rel") == "author" or _AUTHOR_PATH.search(a.get("href") or "")):
-            continue
-        name = _text(a.text_content())
-        if not name:
-            continue
-        if byline is None:
-            # The byline is the largest element around the link that is still one line or so.
-            byline = a
-            for ancestor in a.iterancestors():
-                if len(ancestor.text_content()) > 200:
-                    break
-                byline = ancestor
-        elif not any(ancestor is byline for ancestor in a.iterancestors()):
-            break
-        names.extend(split_authors(name))
-    return _unique(names)
-
-
 _ZONES = {
     name: timezone(timedelta(hours=hours))
     for name, hours in {
@@ -583,11 +477,11 @@ def complete_metadata(meta: Metadata, tree: lxml.html.HtmlElement, url: str | No
         return
     found = trafilatura_metadata(tree, url, extensive=False)
     meta.offer("title", strip_site_suffix(found.title, meta.site_name) if found.title else None)
-    names = _unique(n for a in (found.author or "").split(";") for n in split_authors(a))
-    meta.offer("authors", _people_only(names, {meta.site_name.casefold()} if meta.site_name else set()))
+    names = unique(n for a in (found.author or "").split(";") for n in split_authors(a))
+    meta.offer("authors", people_only(names, {meta.site_name.casefold()} if meta.site_name else set()))
     meta.offer("published_at", parse_datetime(found.date))
     # trafilatura falls back to the host name, which is no site name.
-    if found.sitename and not _HOST_NAME.fullmatch(found.sitename):
+    if found.sitename and not HOST_NAME.fullmatch(found.sitename):
         meta.offer("site_name", found.sitename)
     meta.offer("description", found.description)
     meta.offer("image", found.image)

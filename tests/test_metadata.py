@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import lxml.html
 import pytest
 
-from crawler.metadata import Metadata, complete_metadata, read_metadata, split_authors
+from crawler.bylines import split_authors
+from crawler.metadata import Metadata, complete_metadata, read_metadata
 
 URL = "https://news.example/2024/08/22/story"
 
