@@ -13,10 +13,12 @@ is never cut. Datelines that open a paragraph ("TOKYO (Kyodo) --", "MOSCOW –")
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 from collections.abc import Callable, Collection
 
+import lxml.etree
 import lxml.html
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
@@ -244,6 +246,10 @@ def drop_header_lines(text: str, title: str | None, authors: Collection[str] = (
 STANDFIRST_PROBE = 60
 STANDFIRST_MAX = 1000
 _INVISIBLE = frozenset({"script", "style", "template", "noscript", "head", "title"})
+_STARTING_WITH = lxml.etree.XPath(
+    " | ".join(f".//{tag}[starts-with(normalize-space(.), $probe)]"
+               for tag in ("p", "div", "h2", "span", "strong", "section", "header"))
+)
 
 
 def with_standfirst(text: str, tree: lxml.html.HtmlElement, description: str | None) -> str:
@@ -255,7 +261,7 @@ def with_standfirst(text: str, tree: lxml.html.HtmlElement, description: str | N
     if body is None:
         return text
     best = None
-    for el in body.iter("p", "div", "h2", "span", "strong", "section", "header"):
+    for el in _STARTING_WITH(body, probe=probe):
         visible = " ".join(el.text_content().split())
         if (visible.startswith(probe) and text_weight(visible) <= STANDFIRST_MAX
                 and (best is None or len(visible) < len(best))
@@ -279,6 +285,8 @@ BOILERPLATE_CLASS_WORDS = frozenset(
 )
 _BLOCK_TAGS = ("div", "section", "aside", "p", "ul", "ol", "span", "a", "nav", "footer", "form", "figcaption")
 _CLASS_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# In document order, as lxml's own loop would give them, without a Python step per element.
+_NAMED_BLOCKS = lxml.etree.XPath(" | ".join(f"//{tag}[@class or @id]" for tag in _BLOCK_TAGS) + " | //figcaption")
 
 
 def drop_boilerplate_blocks(tree: lxml.html.HtmlElement) -> int:
@@ -290,24 +298,30 @@ def drop_boilerplate_blocks(tree: lxml.html.HtmlElement) -> int:
     """
     body = tree.find("body")
     total = len(body.text_content()) if body is not None else 0
-    doomed = []
-    for el in tree.iter(*_BLOCK_TAGS):
-        names = f"{el.get('class', '')} {el.get('id', '')}"
-        if not names.strip() and el.tag != "figcaption":
+    doomed: list[lxml.html.HtmlElement] = []
+    doomed_set: set[lxml.html.HtmlElement] = set()
+    for el in _NAMED_BLOCKS(tree):
+        if el.tag != "figcaption" and not _names_boilerplate(f"{el.get('class', '')} {el.get('id', '')}"):
             continue
-        if doomed and doomed[-1] in el.iterancestors():
-            continue
-        words = {w.lower() for w in _CLASS_WORD.findall(names)}
         # A long paragraph is text whatever its class says: Condé Nast marks the paragraphs
         # behind its paywall `class="paywall"`.
         if el.tag == "p" and _is_prose(el.text_content()):
             continue
-        if el.tag == "figcaption" or words & BOILERPLATE_CLASS_WORDS:
-            if not _holds_article(el) and len(el.text_content()) <= total / 2:
-                doomed.append(el)
+        if doomed_set and any(parent in doomed_set for parent in el.iterancestors()):
+            continue
+        if not _holds_article(el) and len(el.text_content()) <= total / 2:
+            doomed.append(el)
+            doomed_set.add(el)
     for el in doomed:
         el.drop_tree()
     return len(doomed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_boilerplate(names: str) -> bool:
+    """Whether a class and id name a boilerplate block; templates repeat the same few
+    hundred class strings on every page."""
+    return bool({w.lower() for w in _CLASS_WORD.findall(names)} & BOILERPLATE_CLASS_WORDS)
 
 
 def _is_prose(text: str) -> bool:
