@@ -95,6 +95,8 @@ class OutletResult:
     errors: int
     links_seen: int = 0
     links_new: int = 0
+    links_skipped: int = 0  # malformed links skipped alone (also in errors)
+    pages_not_stored: int = 0  # fetched pages whose store failed (also in errors)
     sources_unchanged: int = 0
     failure_kinds: tuple[str, ...] = ()
     completed: bool = True  # False when the crawl was stopped (shutdown) before it finished
@@ -243,8 +245,9 @@ class CrawlSession:
             outlet=row.outlet, run_id=row.id, ok=ok, error=error, pages_fetched=row.pages_fetched,
             articles_stored=row.articles_stored, copies_detected=row.copies_detected,
             duplicates_skipped=row.duplicates_skipped, pages_skipped=row.pages_skipped, errors=row.errors,
-            links_seen=context.links_seen, links_new=context.links_new,
-            sources_unchanged=context.sources_unchanged, failure_kinds=tuple(context.failure_kinds),
+            links_seen=context.links_seen, links_new=context.links_new, links_skipped=row.links_skipped,
+            pages_not_stored=row.pages_not_stored, sources_unchanged=context.sources_unchanged,
+            failure_kinds=tuple(context.failure_kinds),
             completed=completed, seconds=seconds, retry_after=context.retry_after,
         )
 
@@ -368,6 +371,8 @@ def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock, 
                     result = ingest_page(conn, page, target, extract)
                 break
             except psycopg.OperationalError as exc:
+                if not database_unavailable(exc):
+                    return _not_stored(pool, target, page, exc)
                 # The store is one transaction: retrying cannot double the article. A commit whose
                 # answer was lost finds its own row on the retry (URL already archived).
                 reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -380,8 +385,41 @@ def _ingester(pool, target: IngestTarget, tally: Counter, lock: threading.Lock, 
                             reason, pause, extra={"event": "db_retry", "outlet": target.outlet, "url": page.final_url})
                 time.sleep(pause)
                 pause = min(pause * 2, DB_RETRY_MAX_PAUSE)
+            except Exception as exc:  # this page only: the crawl goes on (see _not_stored)
+                return _not_stored(pool, target, page, exc)
         with lock:
             tally.update(pages_fetched=1, articles_stored=int(isinstance(result, Stored)),
                          copies_detected=int(isinstance(result, Stored) and result.copy_of is not None))
         return result
     return ingest
+
+
+# SQLSTATE classes of an OperationalError worth waiting for: connection exception, insufficient
+# resources, operator intervention (shutdown, cancel), system error, rollback (serialization,
+# deadlock). Client-side failures (no SQLSTATE: refused, reset, pool timeout) too. Not, for
+# instance, 54 "program limit exceeded" (an index row too big): that page fails the same way
+# every time, and retrying it for db_retry_seconds would only hold an ingest thread.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58", "40")
+
+
+def database_unavailable(exc: psycopg.OperationalError) -> bool:
+    return exc.sqlstate is None or exc.sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+
+
+def _not_stored(pool, target: IngestTarget, page: FetchedPage, exc: Exception) -> None:
+    """A page whose store failed for a reason of its own: one line, counted in the run (pages_not_stored
+    and errors; the transaction that would have counted it rolled back), and None, so the source's
+    validators stay unsaved and the next crawl tries it again. A refusal by the database (a value it
+    cannot store, a limit) is a line; anything else is a bug on the store path, logged with its traceback."""
+    refused = isinstance(exc, (psycopg.Error, UnicodeError))
+    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+    log.error("%s %s not stored: %s", target.outlet, page.final_url, reason, exc_info=not refused,
+              extra={"event": "store_failed", "outlet": target.outlet, "url": page.final_url})
+    if target.run_id is not None:
+        try:
+            with pool.connection() as conn:
+                runs.count(conn, target.run_id, pages_not_stored=1, errors=1)
+        except psycopg.OperationalError as count_exc:
+            log.warning("could not update counters of run %d: %s", target.run_id, count_exc,
+                        extra={"event": "db_unavailable"})
+    return None

@@ -38,7 +38,10 @@ _VARIANT_HOST = re.compile(r"^(?:www\d?|m|mobile|amp|sp)\.(?=[^.]+\.[^.]+)")
 def canonical_url(url: str, base: str | None = None) -> str:
     """Absolute http(s) URL with host lower-cased, default port, fragment, tracking parameters and
     AMP markers dropped and the remaining query sorted; the same page reached by two links gives
-    one string. An AMP-cache URL gives the publisher's URL."""
+    one string. An AMP-cache URL gives the publisher's URL.
+
+    Raises ValueError for a link no request can be made of (`http://example.com:99999/`,
+    `http://[object Object]/`, an unclosed `[`): callers skip that link, not the document."""
     if base:
         url = urljoin(base, url.strip())
     parts = urlsplit(url.strip())
@@ -48,6 +51,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     if host.endswith(".cdn.ampproject.org") and (cached := _AMP_CACHE.match(path)):
         return canonical_url(("https://" if path.startswith(("/c/s/", "/v/s/")) else "http://") + cached.group("rest"))
     port = parts.port
+    if ":" in host:  # an IPv6 literal keeps its brackets, or the address reads as a host and a port
+        host = f"[{host}]"
     netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
     path = _AMP_PREFIX.sub("", _AMP_SUFFIX.sub("", path)) or "/"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k, v)])
@@ -70,14 +75,22 @@ def url_key(url: str) -> str:
 
 
 def is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
+    """False, never an error, for anything a page may declare (`http://[object Object]/`)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range or not a number
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def same_site(a: str, b: str) -> bool:
     """Whether two URLs are on the same host, ignoring variant prefixes (www., m., amp., ...)."""
-    ha = _VARIANT_HOST.sub("", (urlsplit(a).hostname or "").lower())
-    hb = _VARIANT_HOST.sub("", (urlsplit(b).hostname or "").lower())
+    try:
+        ha = _VARIANT_HOST.sub("", (urlsplit(a).hostname or "").lower())
+        hb = _VARIANT_HOST.sub("", (urlsplit(b).hostname or "").lower())
+    except ValueError:  # a malformed declared URL is no site
+        return False
     return bool(ha) and ha == hb
 
 

@@ -10,6 +10,7 @@ from psycopg.rows import class_row
 
 from db import bigrams
 from db.queries import QUERIES
+from db.storable import storable
 
 # Arbitrary constant: the advisory lock key serialising dedupe-and-store ("wwdedupe").
 DEDUPE_LOCK_KEY = 0x7777646564757065
@@ -155,9 +156,11 @@ def lsh_candidates(
 
 
 def insert_article(conn: psycopg.Connection, article: NewArticle) -> int | None:
-    """The new id, or None when the canonical URL is already archived."""
-    row = conn.execute(QUERIES["insert_article"], article.__dict__ | {
-        "search_cjk": bigram_vector(article.title, article.description, article.text, article.language)}).fetchone()
+    """The new id, or None when the canonical URL is already archived. Every string is made
+    storable first (db/storable.py: no NUL, no lone surrogate), authors and tags included."""
+    fields = storable(article.__dict__)
+    search_cjk = bigram_vector(fields["title"], fields["description"], fields["text"], fields["language"])
+    row = conn.execute(QUERIES["insert_article"], fields | {"search_cjk": search_cjk}).fetchone()
     return row[0] if row else None
 
 
@@ -259,7 +262,8 @@ def get_extraction(conn: psycopg.Connection, article_id: int) -> ExtractionRow |
 
 
 def update_extraction(conn: psycopg.Connection, article_id: int, fields: dict) -> None:
-    """Replace the EXTRACTED_FIELDS of an article (all of them: `fields` must name each)."""
+    """Replace the EXTRACTED_FIELDS of an article (all of them: `fields` must name each), made storable."""
+    fields = storable({name: fields[name] for name in EXTRACTED_FIELDS})
     conn.execute(QUERIES["update_extraction"], {name: fields[name] for name in EXTRACTED_FIELDS} | {
         "id": article_id, "search_cjk": bigram_vector(fields["title"], fields["description"], fields["text"],
                                                       fields["language"])})

@@ -11,6 +11,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from db.queries import QUERIES
+from db.storable import storable
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,10 @@ def store_raw_page(
     conn: psycopg.Connection, *, article_id: int, url: str, body: bytes, status: int | None,
     content_type: str | None, headers: dict[str, str],
 ) -> None:
+    # Headers are decoded as Latin-1 and may hold a NUL, which jsonb refuses (db/storable.py).
     conn.execute(QUERIES["insert_raw_page"], {
-        "article_id": article_id, "url": url, "status": status, "content_type": content_type,
-        "headers": Jsonb(headers), "body_size": len(body), "body_gzip": gzip.compress(body, 6),
+        "article_id": article_id, "url": storable(url), "status": status, "content_type": storable(content_type),
+        "headers": Jsonb(storable(headers)), "body_size": len(body), "body_gzip": gzip.compress(body, 6),
     })
 
 

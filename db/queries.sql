@@ -87,7 +87,9 @@ UPDATE crawl_runs SET
     copies_detected = copies_detected + %(copies_detected)s,
     duplicates_skipped = duplicates_skipped + %(duplicates_skipped)s,
     pages_skipped = pages_skipped + %(pages_skipped)s,
-    errors = errors + %(errors)s
+    errors = errors + %(errors)s,
+    links_skipped = links_skipped + %(links_skipped)s,
+    pages_not_stored = pages_not_stored + %(pages_not_stored)s
 WHERE id = %(id)s
 
 -- finish_run --
@@ -95,12 +97,12 @@ WHERE id = %(id)s
 UPDATE crawl_runs SET finished_at = now(), status = %(status)s, error = %(error)s
 WHERE id = %(id)s
 RETURNING id, outlet, kind, started_at, finished_at, status, pages_fetched, articles_stored,
-          copies_detected, duplicates_skipped, pages_skipped, errors, error
+          copies_detected, duplicates_skipped, pages_skipped, errors, error, links_skipped, pages_not_stored
 
 -- get_run --
 -- one run
 SELECT id, outlet, kind, started_at, finished_at, status, pages_fetched, articles_stored,
-       copies_detected, duplicates_skipped, pages_skipped, errors, error
+       copies_detected, duplicates_skipped, pages_skipped, errors, error, links_skipped, pages_not_stored
 FROM crawl_runs WHERE id = %(id)s
 
 -- known_urls --
@@ -600,7 +602,7 @@ WHERE id = %(id)s
 -- recent_run_yields --
 -- each outlet's latest finished runs, newest first, at most %(runs)s per outlet, with their yield
 SELECT outlet, id, kind, started_at, finished_at, status, pages_fetched, articles_stored, pages_skipped,
-       pages_extracted, with_title, with_body, with_date, with_author
+       pages_extracted, with_title, with_body, with_date, with_author, links_skipped, pages_not_stored
 FROM (
     SELECT r.*, row_number() OVER (PARTITION BY r.outlet ORDER BY r.started_at DESC, r.id DESC) AS n
     FROM crawl_runs r

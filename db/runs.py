@@ -10,7 +10,10 @@ from psycopg.rows import class_row
 
 from db.queries import QUERIES
 
-COUNTERS = ("pages_fetched", "articles_stored", "copies_detected", "duplicates_skipped", "pages_skipped", "errors")
+# links_skipped: links no request could be made of (malformed); pages_not_stored: fetched pages
+# whose store failed (each is in `errors` too).
+COUNTERS = ("pages_fetched", "articles_stored", "copies_detected", "duplicates_skipped", "pages_skipped", "errors",
+            "links_skipped", "pages_not_stored")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class RunRow:
     pages_skipped: int
     errors: int
     error: str | None
+    links_skipped: int = 0
+    pages_not_stored: int = 0
 
 
 def start_run(conn: psycopg.Connection, outlet: str, kind: str = "crawl") -> int:
@@ -81,6 +86,8 @@ class RunYield:
     with_body: int
     with_date: int
     with_author: int
+    links_skipped: int = 0
+    pages_not_stored: int = 0
 
 
 def count_yield(conn: psycopg.Connection, run_id: int, *, title: bool, body: bool, date: bool, author: bool) -> None:

@@ -489,10 +489,11 @@ def reextract(state: State, outlet: str | None, since: datetime | None) -> None:
 @pass_state
 @expected_errors
 def status(state: State, history: int, fmt: str) -> None:
-    """Per outlet, the last crawl run (when, result, duration, articles new and in total), its
-    extraction yield (share of pages with a title, body, date, author, flagging a sharp drop
-    against the outlet's own previous runs), consecutive failures, next run and health; then
-    the archive's totals (articles, copies, stories, database size).
+    """Per outlet, the last crawl run (when, result, duration, articles new and in total, the
+    malformed links it skipped and the fetched pages it could not store), its extraction yield
+    (share of pages with a title, body, date, author, flagging a sharp drop against the outlet's
+    own previous runs), consecutive failures, next run and health; then the archive's totals
+    (articles, copies, stories, database size).
 
     Example: wirewatch status --format json
     """

@@ -137,6 +137,9 @@ COLUMNS: list[Column] = [
     Column("duration", _duration),
     Column("pages", _run("pages_extracted")),
     Column("stored", _run("articles_stored")),
+    # What the last run left out: malformed links it skipped, fetched pages it could not store.
+    Column("links_skipped", _run("links_skipped")),
+    Column("not_stored", _run("pages_not_stored")),
     Column("total", _row("articles")),
     Column("failures", _row("consecutive_failures")),
     Column("next_run", _row("next_due_at")),

@@ -44,6 +44,25 @@ LAUGHS_DISGUISES = {
 XXE_DTD = '<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
+# One source's links as written in it, a malformed one among good ones (issue 19). Per source,
+# so that each bad link is named by exactly one log line. `http://[::1]/a/9` is well formed: it
+# is fetched, or refused as an unsafe destination, never skipped as malformed.
+def bad_links(source: str) -> list[str]:
+    return [f"http://example.com:99999/{source}", f"http://[object Object]/{source}/1", f"http://[::1/{source}/9"]
+
+
+# JSON-LD with escapes PostgreSQL cannot store, written literally in the script element.
+UNSTORABLE_ESCAPES = {"nul": r"\u0000", "surrogate": r"\ud800"}
+
+
+def jsonld_article_html(n: int, escape: str) -> bytes:
+    ld = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+          f'"headline": "Lighthouse{escape} keeper report {n}", '
+          f'"author": {{"@type": "Person", "name": "Ann{escape} Lee"}}, '
+          f'"keywords": ["fog{escape}"], "datePublished": "2024-02-03T08:00:00+00:00"}}</script>')
+    return article_html(n).replace(b"</head>", ld.encode() + b"</head>")
+
+
 def article_html(n: int, title: str | None = None) -> bytes:
     title = title or f"Lighthouse keeper report number {n}"
     paragraphs = "".join(
@@ -66,6 +85,12 @@ def rss(base: str, links: list[str], prolog: str = "", title: str = "Hostile") -
     items = "".join(f"<item><title>{title}</title><link>{base}{link}</link></item>" for link in links)
     return (f'<?xml version="1.0"?>{prolog}<rss version="2.0"><channel><title>{title}</title>'
             f"<link>{base}/</link>{items}</channel></rss>").encode()
+
+
+def sitemap_index(links: list[str]) -> bytes:
+    sitemaps = "".join(f"<sitemap><loc>{link}</loc></sitemap>" for link in links)
+    return ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{sitemaps}</sitemapindex>").encode()
 
 
 def urlset(base: str, links: list[str], prolog: str = "", loc_suffix: str = "") -> bytes:
@@ -176,6 +201,14 @@ class HostileServer:
             return self.bad_document(h, parts[1], rss, "rss", "application/rss+xml")
         if head == "sitemaps":
             return self.bad_document(h, parts[1], urlset, "urlset", "application/xml")
+        if head == "bad-links":  # each source: two good links, the malformed ones, one more good link
+            return self.bad_links(h, parts[1])
+        if head == "jsonld":  # /jsonld/ESCAPE/N
+            return self.send(h, 200, jsonld_article_html(int(parts[2]), UNSTORABLE_ESCAPES[parts[1]]))
+        if head == "long-canonical":  # a same-site canonical too long for the URL index: cannot be stored
+            tail = "".join(f"{i:05d}{(i * 7919) % 100_000:05d}" for i in range(2_000))  # 20,000 digits
+            canonical = f'<link rel="canonical" href="{self.base}/a/{tail}">'.encode()
+            return self.send(h, 200, article_html(int(parts[1])).replace(b"</head>", canonical + b"</head>"))
         if head == "bomb":  # Content-Encoding bombs: a few KiB on the wire, 64 MiB unpacked
             return self.send(h, 200, self.bombs[parts[1]], Content_Encoding=parts[1])
         if head == "big":  # announced by Content-Length
@@ -235,6 +268,24 @@ class HostileServer:
         if head == "empty":
             return self.send(h, 200, b"")
         return self.send(h, 404, b"not found", "text/plain")
+
+    def bad_links(self, h: BaseHTTPRequestHandler, name: str) -> None:
+        """/bad-links/feed.xml, sitemap.xml, index.xml (-> child.xml), section.html."""
+        good = {"feed.xml": [51, 52, 53], "sitemap.xml": [54, 55, 56], "child.xml": [57, 58, 59],
+                "section.html": [60, 61, 62]}.get(name, [])
+        links = [*(f"{self.base}/good/{n}" for n in good[:2]), *bad_links(name.split(".")[0]),
+                 *(f"{self.base}/good/{n}" for n in good[2:])]
+        if name == "feed.xml":
+            return self.send(h, 200, rss("", [*links, "http://[::1]/a/9"]), "application/rss+xml")
+        if name in ("sitemap.xml", "child.xml"):
+            return self.send(h, 200, urlset("", links), "application/xml")
+        if name == "index.xml":
+            return self.send(h, 200, sitemap_index([*bad_links("index"), f"{self.base}/bad-links/child.xml"]),
+                             "application/xml")
+        if name == "section.html":
+            anchors = "".join(f'<li><a href="{link}">Story</a></li>' for link in links)
+            return self.send(h, 200, f"<html><body><ul>{anchors}</ul></body></html>".encode())
+        return self.send(h, 404, b"", "text/plain")
 
     def bad_document(self, h: BaseHTTPRequestHandler, name: str, build, root: str, content_type: str) -> None:
         """/feeds/NAME and /sitemaps/NAME: malformed, truncated, empty, laughs (and disguised), xxe, bomb.gz."""

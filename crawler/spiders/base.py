@@ -19,9 +19,12 @@ from crawler.hostlimit import SHUTTING_DOWN
 from crawler.items import FetchedPage
 from crawler.middlewares import HOST_FAILING, UNSAFE
 from crawler.outlet import Outlet
-from crawler.urls import canonical_url, is_http_url
+from crawler.urls import canonical_url, is_http_url, url_key
 
 log = logging.getLogger(__name__)
+
+# Malformed links logged one by one per discovery document; the rest in one line with their count.
+SKIPPED_LINKS_LOGGED = 10
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class CrawlContext:
     sources_unchanged: int = 0
     links_seen: int = 0
     links_new: int = 0
+    links_skipped: int = 0  # malformed links, each skipped alone (OutletSpider.article_requests)
     articles_failed: int = 0
     failure_kinds: list[str] = field(default_factory=list)
     # Process-wide per-host cap (crawler.hostlimit.HostLimiter); None: Scrapy's per-crawler limit only.
@@ -129,14 +133,25 @@ class OutletSpider(scrapy.Spider):
         log.debug("%s %s unusable: %s", self.outlet.name, response.url, reason,
                     extra={"event": "source_unusable", "outlet": self.outlet.name, "url": response.url})
 
-    def article_requests(self, urls: Iterable[str], base: str | None = None) -> list[scrapy.Request]:
+    def article_requests(self, urls: Iterable[str], base: str | None = None, *,
+                         source: str | None = None) -> list[scrapy.Request]:
+        """Requests for the new article links of one discovery document (`source`, else `base`).
+        A link no request can be made of is skipped alone: logged, counted, and the others go on."""
         candidates = []
+        skipped: list[tuple[str, str]] = []
         for raw in urls:
             if not raw:
                 continue
-            url = canonical_url(raw, base=base)
+            try:
+                url = canonical_url(raw, base=base)
+                url_key(url)  # claim_new keys every candidate: a link must survive that too
+            except ValueError as exc:
+                skipped.append((raw, str(exc)))
+                continue
             if is_http_url(url):
                 candidates.append(url)
+        if skipped:
+            self.skip_links(source or base or "?", skipped)
         candidates = list(dict.fromkeys(candidates))
         new = self.context.claim_new(candidates)
         self.context.links_seen += len(candidates)
@@ -145,6 +160,19 @@ class OutletSpider(scrapy.Spider):
         # redirect loop's second visit, with no errback and no log line.
         return [scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
                                meta={"wirewatch_via": self.kind}) for url in new]
+
+    def skip_links(self, source: str, skipped: list[tuple[str, str]]) -> None:
+        """Malformed links of one document: counted in the run (and as errors: the source's fault)."""
+        self.context.links_skipped += len(skipped)
+        self.context.count(links_skipped=len(skipped), errors=len(skipped))
+        for raw, reason in skipped[:SKIPPED_LINKS_LOGGED]:
+            link = printable(raw)
+            log.warning("%s link %s in %s skipped: %s", self.outlet.name, link, source, reason,
+                        extra={"event": "link_skipped", "outlet": self.outlet.name, "url": link, "source": source})
+        if len(skipped) > SKIPPED_LINKS_LOGGED:
+            log.warning("%s %s: %d more malformed links skipped", self.outlet.name, source,
+                        len(skipped) - SKIPPED_LINKS_LOGGED,
+                        extra={"event": "links_skipped", "outlet": self.outlet.name, "url": source})
 
     def parse_article(self, response: Response) -> Iterable[FetchedPage]:
         yield FetchedPage(
@@ -178,6 +206,12 @@ class OutletSpider(scrapy.Spider):
         hop = f" (after redirects, at {url})" if origin != url else ""
         log.warning("%s article %s failed: %s%s", self.outlet.name, origin, _reason(failure), hop,
                     extra={"event": "fetch_failed", "outlet": self.outlet.name, "url": origin})
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """A link as a log line may show it: cut, with control characters escaped (no forged lines)."""
+    text = text[:limit] + ("..." if len(text) > limit else "")
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _reason(failure: Failure) -> str:

@@ -13,13 +13,19 @@ from crawler.spiders.base import OutletSpider
 
 
 def section_links(response: TextResponse, pattern: str) -> list[str]:
+    """Absolute links matching the pattern. A link that cannot be made absolute
+    (`http://[object Object]/a/1`) is kept as written when it matches: article_requests then
+    skips and counts it, where an exception here would have lost every link of the page."""
     matcher = re.compile(pattern)
     found = []
     for href in response.css("a::attr(href)").getall():
         href = href.strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        url = response.urljoin(href)
+        try:
+            url = response.urljoin(href)
+        except ValueError:
+            url = href
         if matcher.search(url):
             found.append(url)
     return found
@@ -43,4 +49,5 @@ class SectionSpider(OutletSpider):
             self.discovery_broken(response, f"not an HTML page ({response.headers.get('Content-Type', b'?').decode()})")
             return
         self.discovery_done(response)
-        yield from self.article_requests(section_links(response, response.meta["wirewatch_pattern"]))
+        yield from self.article_requests(section_links(response, response.meta["wirewatch_pattern"]),
+                                         source=response.url)

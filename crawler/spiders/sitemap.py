@@ -13,6 +13,7 @@ from lxml import etree
 from scrapy.http import Response
 
 from crawler.spiders.base import OutletSpider
+from crawler.urls import is_http_url
 
 MAX_INDEX_DEPTH = 2
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
@@ -111,11 +112,23 @@ class SitemapSpider(OutletSpider):
             if depth > MAX_INDEX_DEPTH:
                 self.discovery_broken(response, f"sitemap indexes nested deeper than {MAX_INDEX_DEPTH}")
                 return
+            skipped = []
             for entry in sitemap.entries:
                 if entry.published is None or entry.published >= cutoff:
-                    request = self._sitemap_request(response.urljoin(entry.loc), top=False)
+                    # Not canonical_url: a child sitemap's query (`?from=...`) is part of its address.
+                    try:
+                        url = response.urljoin(entry.loc)
+                    except ValueError as exc:  # a malformed <loc>: that sitemap alone is skipped
+                        skipped.append((entry.loc, str(exc)))
+                        continue
+                    if not is_http_url(url):
+                        skipped.append((entry.loc, "not an http(s) URL with a valid host and port"))
+                        continue
+                    request = self._sitemap_request(url, top=False)
                     request.meta["wirewatch_depth"] = depth
                     yield request
+            if skipped:
+                self.skip_links(response.url, skipped)
             return
         fresh = [e.loc for e in sitemap.entries if e.published is None or e.published >= cutoff]
         yield from self.article_requests(fresh, base=response.url)
