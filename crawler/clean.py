@@ -22,6 +22,7 @@ import lxml.etree
 import lxml.html
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
+from rapidfuzz import fuzz
 
 from crawler.outlet import ExtractionRules
 
@@ -242,8 +243,10 @@ def drop_header_lines(text: str, title: str | None, authors: Collection[str] = (
 
 # A standfirst (the summary set under the headline) is often outside the element
 # trafilatura takes for the story. The page's description names it: when the description
-# is also visible text of the body, that element's text opens the article.
-STANDFIRST_PROBE = 60
+# is also visible text of the body (as written, or edited a little), that element's text
+# opens the article.
+STANDFIRST_PROBE = 20  # characters of the description an element's text must start with
+STANDFIRST_SIMILARITY = 80  # rapidfuzz ratio of the element's opening to the description
 STANDFIRST_MAX = 1000
 _INVISIBLE = frozenset({"script", "style", "template", "noscript", "head", "title"})
 _STARTING_WITH = lxml.etree.XPath(
@@ -254,17 +257,17 @@ _STARTING_WITH = lxml.etree.XPath(
 
 def with_standfirst(text: str, tree: lxml.html.HtmlElement, description: str | None) -> str:
     """`text`, opened by the page's visible standfirst when it does not hold it already."""
-    probe = " ".join((description or "").split()).rstrip(".…").strip()[:STANDFIRST_PROBE]
-    if len(probe) < 20 or probe in " ".join(text.split()):
-        return text
+    summary = " ".join((description or "").split()).rstrip(".…").strip()[:300]
+    probe = summary[:STANDFIRST_PROBE]
     body = tree.find("body")
-    if body is None:
+    if len(probe) < STANDFIRST_PROBE or body is None or any(
+            fuzz.ratio(summary, paragraph[:len(summary)]) >= STANDFIRST_SIMILARITY for paragraph in text.split("\n\n")):
         return text
     best = None
     for el in _STARTING_WITH(body, probe=probe):
         visible = " ".join(el.text_content().split())
-        if (visible.startswith(probe) and text_weight(visible) <= STANDFIRST_MAX
-                and (best is None or len(visible) < len(best))
+        if (text_weight(visible) <= STANDFIRST_MAX and (best is None or len(visible) < len(best))
+                and fuzz.ratio(summary, visible[:len(summary)]) >= STANDFIRST_SIMILARITY
                 and not any(parent.tag in _INVISIBLE for parent in el.iterancestors())):
             best = visible
     return f"{best}\n\n{text}" if best else text
