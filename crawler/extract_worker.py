@@ -4,23 +4,33 @@ lxml and trafilatura spend their time in C code that neither a thread nor a sign
 interrupt (a SIGALRM handler only runs once lxml returns to Python), so the one sound cap is a
 process that can be killed. Each ingest thread hands its pages to its own worker process; a
 page that is not done within the cap kills that worker, and a fresh one takes its place on the
-next page. Workers are started with `spawn`: the crawl process runs an event loop and threads,
-which a fork would copy in an undefined state.
+next page. Workers are forked by multiprocessing's fork server, a clean process started once
+that has imported crawler.extract: a fork of the crawl process itself would copy its event loop,
+threads and database sockets in an undefined state, and a `spawn` costs each worker a fresh
+interpreter and that import (0.4 s, again after every page over the cap). Where there is no fork
+server (Windows), workers are spawned.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import signal
 import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Generic, TypeVar
 
 from crawler.extract import Article, Skipped
 from crawler.outlet import ExtractionRules
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")
+Request = tuple  # extract_article's arguments: (html, url, rules, content_type)
 
 # A worker imports crawler.extract (~1 s) and warms it up before its first page is timed.
 START_TIMEOUT_SECONDS = 120.0
@@ -36,7 +46,8 @@ class ExtractionFailed(Skipped):
 
 
 class TimedExtractor:
-    """`extract_article` with a per-page time limit; one worker process per calling thread."""
+    """`extract_article` with a per-page time limit: one worker process per calling thread, or
+    several for one caller with `extract_ahead`."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
@@ -56,6 +67,16 @@ class TimedExtractor:
             self._local.worker = None
         return outcome
 
+    def extract_ahead(self, requests: Iterable[tuple[K, Request]], workers: int,
+                      compress: Callable[[bytes], bytes] | None = None) -> ExtractedAhead[K]:
+        """(key, result, compressed) for each (key, (html, url, rules, content_type)) of `requests`, in
+        their order, extracted by up to `workers` processes at once: while the caller handles one
+        result, the next pages are being extracted. Each page has the whole time cap, counted from
+        when its worker (idle until then) receives it. At most `workers` requests are read ahead.
+        `compressed` is `compress(html)`, done by the worker within the page's cap, for a page that
+        gave an Article (a module-level function: it travels by name); None otherwise."""
+        return ExtractedAhead(self, requests, max(1, workers), compress)
+
     def _start(self) -> _Worker:
         with self._lock:
             if self._closed:
@@ -64,11 +85,14 @@ class TimedExtractor:
             self._workers.append(worker)
         return worker
 
-    def _discard(self, worker: _Worker) -> None:
-        worker.kill()
+    def _forget(self, worker: _Worker) -> None:
         with self._lock:
             if worker in self._workers:
                 self._workers.remove(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        self._forget(worker)
 
     def close(self) -> None:
         with self._lock:
@@ -78,34 +102,155 @@ class TimedExtractor:
             worker.stop()
 
 
+class ExtractedAhead(Generic[K]):
+    """The iterator of TimedExtractor.extract_ahead; `close()` (or exhaustion) stops its workers."""
+
+    def __init__(self, extractor: TimedExtractor, requests: Iterable[tuple[K, Request]], workers: int,
+                 compress: Callable[[bytes], bytes] | None) -> None:
+        self._extractor = extractor
+        self._compress = compress
+        self._source = iter(requests)
+        self._exhausted = False
+        self._idle: list[_Worker] = [extractor._start() for _ in range(workers)]
+        self._pending: deque[list] = deque()  # [key, request, worker or None], in input order
+
+    def __iter__(self) -> ExtractedAhead[K]:
+        return self
+
+    def __next__(self) -> tuple[K, Article | Skipped, bytes | None]:
+        try:
+            self._dispatch(block=True)
+            if not self._pending:
+                raise StopIteration
+            key, request, worker = self._pending.popleft()
+            outcome, compressed = (request, None) if isinstance(request, ExtractionFailed) else worker.receive()
+            if isinstance(outcome, ExtractionFailed):
+                self._extractor._discard(worker)
+                worker = self._extractor._start()
+            self._idle.append(worker)
+            self._dispatch(block=False)  # the next page starts before the caller handles this one
+            return key, outcome, compressed
+        except BaseException:
+            self.close()
+            raise
+
+    def waiting(self) -> bool:
+        """Whether the next result is not there yet: the caller would wait for it."""
+        if not self._pending:
+            return not self._exhausted
+        worker = self._pending[0][2]
+        return worker is None or not worker.conn.poll(0)
+
+    def close(self) -> None:
+        busy = [e[2] for e in self._pending if e[2] is not None]
+        self._pending.clear()
+        self._exhausted = True
+        workers, self._idle = busy + self._idle, []
+        for worker in workers:
+            self._extractor._forget(worker)
+            worker.stop()
+
+    def _dispatch(self, block: bool) -> None:
+        """Read ahead to one request per worker and send each to an idle, started worker, in input
+        order; with `block`, wait for a worker to finish starting when the first one has none."""
+        pending, idle = self._pending, self._idle
+        while not self._exhausted and len(pending) < len(idle) + sum(e[2] is not None for e in pending):
+            try:
+                pending.append([*next(self._source), None])
+            except StopIteration:
+                self._exhausted = True
+        for entry in pending:
+            if entry[2] is not None:
+                continue
+            worker = _ready_worker(idle, block=block and entry is pending[0])
+            if worker is None:
+                return
+            idle.remove(worker)
+            entry[2] = worker
+            failed = worker.send(entry[1], self._extractor.timeout, self._compress)
+            if failed is not None:  # died before the page reached it
+                entry[1] = failed
+
+
+def _ready_worker(idle: list[_Worker], *, block: bool) -> _Worker | None:
+    for worker in idle:
+        if worker.wait_ready(0):
+            return worker
+    if not block:
+        return None
+    multiprocessing.connection.wait([w.conn for w in idle], timeout=min(w.start_timeout() for w in idle))
+    for worker in idle:
+        if worker.wait_ready(0):
+            return worker
+    raise RuntimeError(f"extraction worker did not start within {START_TIMEOUT_SECONDS:.0f}s")
+
+
 class _Worker:
+    """One extraction process; at most one page in flight, whose cap runs from the moment it is sent
+    (the worker is idle then, so that is when it starts on the page)."""
+
     def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        ctx = _context()
         self.conn, child = ctx.Pipe()
         # daemon: never outlives the crawl process, even when close() is not reached
         self.process = ctx.Process(target=_serve, args=(child,), name="wirewatch-extract", daemon=True)
         self.process.start()
         child.close()
-        if not self.conn.poll(START_TIMEOUT_SECONDS):
-            self.kill()
-            raise RuntimeError(f"extraction worker did not start within {START_TIMEOUT_SECONDS:.0f}s")
-        self.conn.recv()  # "ready"
+        self.started = time.monotonic()
+        self.ready = False
+        self.deadline: float | None = None  # of the page in flight
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the worker has started (imported and warmed up extraction); waits up to `timeout`."""
+        if not self.ready:
+            try:
+                if not self.conn.poll(timeout):
+                    return False
+                self.conn.recv()  # "ready"
+            except (EOFError, OSError):
+                raise RuntimeError(f"extraction worker died while starting (exit code {self.process.exitcode})")
+            self.ready = True
+        return True
+
+    def start_timeout(self) -> float:
+        return max(0.0, self.started + START_TIMEOUT_SECONDS - time.monotonic())
 
     def alive(self) -> bool:
         return self.process.is_alive()
 
     def extract(self, request: tuple, timeout: float) -> Article | Skipped:
+        return outcome if (outcome := self.send(request, timeout)) is not None else self.receive()[0]
+
+    def send(self, request: tuple, timeout: float,
+             compress: Callable[[bytes], bytes] | None = None) -> ExtractionFailed | None:
+        if not self.wait_ready(self.start_timeout()):
+            self.kill()
+            raise RuntimeError(f"extraction worker did not start within {START_TIMEOUT_SECONDS:.0f}s")
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
         try:
-            self.conn.send(request)
-            if not self.conn.poll(timeout):
-                return ExtractionFailed(f"extraction took longer than {timeout:g}s (crawl.extract_timeout)")
-            kind, value = self.conn.recv()
+            self.conn.send((request, compress))
+        except OSError:
+            return self._died()
+        return None
+
+    def receive(self) -> tuple[Article | Skipped, bytes | None]:
+        """The result of the page in flight with its compressed page, or ExtractionFailed once its
+        deadline has passed."""
+        deadline, self.deadline = self.deadline, None
+        try:
+            if not self.conn.poll(max(0.0, deadline - time.monotonic())):
+                return ExtractionFailed(f"extraction took longer than {self.timeout:g}s (crawl.extract_timeout)"), None
+            kind, value, compressed = self.conn.recv()
         except (EOFError, OSError):
-            self.process.join(1)
-            return ExtractionFailed(f"extraction process died (exit code {self.process.exitcode})")
+            return self._died(), None
         if kind == "error":  # a bug in extraction, not bad input: raised as it would be in-process
             raise value
-        return value
+        return value, compressed
+
+    def _died(self) -> ExtractionFailed:
+        self.process.join(1)
+        return ExtractionFailed(f"extraction process died (exit code {self.process.exitcode})")
 
     def kill(self) -> None:
         self.process.kill()
@@ -113,6 +258,9 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
+        if self.deadline is not None:  # a page in flight: its answer is not wanted
+            self.kill()
+            return
         try:
             self.conn.send(None)
         except OSError:
@@ -124,8 +272,17 @@ class _Worker:
             self.conn.close()
 
 
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["crawler.extract"])  # read when the server starts (once per process)
+    return ctx
+
+
 def _serve(conn: Connection) -> None:
-    """The worker's loop: one request in, one (kind, value) out, until None or the parent is gone."""
+    """The worker's loop: one (request, compress) in, one (kind, value, compressed) out, until None
+    or the parent is gone."""
     # The parent decides when a worker ends: a Ctrl-C or SIGTERM to the process group must not
     # cut a page that the graceful stop lets finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -144,16 +301,22 @@ def _serve(conn: Connection) -> None:
             return
         if request is None:
             return
+        args, compress = request
         try:
-            result = ("ok", extract_article(*request))
+            article = extract_article(*args)
+            # Here, not in the storing process, which handles every page in turn; the page's
+            # time cap covers it (a few tenths of a second for the largest page).
+            compressed = compress(args[0]) if compress and isinstance(article, Article) and isinstance(
+                args[0], bytes) else None
+            result = ("ok", article, compressed)
         except Exception as exc:  # a bug: sent to the parent, which raises it
-            result = ("error", exc)
+            result = ("error", exc, None)
         try:
             conn.send(result)
         except OSError:  # the parent is gone (killed): nobody to answer
             return
         except Exception:  # an unpicklable exception: its text still reaches the parent
             try:
-                conn.send(("error", RuntimeError(f"{type(result[1]).__name__}: {result[1]}")))
+                conn.send(("error", RuntimeError(f"{type(result[1]).__name__}: {result[1]}"), None))
             except OSError:
                 return

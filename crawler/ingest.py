@@ -58,6 +58,19 @@ def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarge
     Never raises for bad page content (that is a Skipped); database errors propagate.
     """
     extracted = extract(page.body, url=page.final_url, rules=target.rules, content_type=page.content_type)
+    return ingest_extracted(conn, page, target, extracted)
+
+
+def extraction_request(page: FetchedPage, rules: ExtractionRules | None) -> tuple:
+    """The arguments `ingest_page` extracts a page with, for a caller that extracts ahead
+    (crawler.extract_worker.TimedExtractor.extract_ahead) and then calls `ingest_extracted`."""
+    return (page.body, page.final_url, rules, page.content_type)
+
+
+def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: IngestTarget,
+                     extracted: Article | Skipped, body_gzip: bytes | None = None) -> IngestResult:
+    """`ingest_page` after the extraction: deduplicate and store in one transaction, count in the run.
+    `body_gzip`: the page as db.pages.compress_body gives it, when the extraction worker made it."""
     if isinstance(extracted, Skipped):
         failed = isinstance(extracted, ExtractionFailed)  # over the time cap: an error of the run too
         with conn.transaction():
@@ -76,7 +89,7 @@ def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarge
     aliases = list(dict.fromkeys([*keys, url, canonical_url(page.url), canonical_url(page.final_url)]))
     with conn.transaction():
         articles.lock_dedupe(conn)
-        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys)
+        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys, body_gzip)
         _count_yield(conn, target, extracted)
         if isinstance(result, Duplicate):
             _count(conn, target, pages_fetched=1, duplicates_skipped=1)
@@ -100,7 +113,7 @@ def _archive_url(page: FetchedPage, article: Article) -> str:
 
 def _dedupe_and_store(
     conn: psycopg.Connection, page: FetchedPage, target: IngestTarget, extracted: Article, url: str,
-    aliases: list[str], keys: list[str],
+    aliases: list[str], keys: list[str], body_gzip: bytes | None,
 ) -> Stored | Duplicate:
     known = articles.article_for_urls(conn, aliases)
     if known is not None:
@@ -130,7 +143,7 @@ def _dedupe_and_store(
     linking.apply(conn, new_id, facts, decision)
     articles.add_urls(conn, new_id, keys)
     pages.store_raw_page(conn, article_id=new_id, url=page.final_url, body=page.body, status=page.status,
-                         content_type=page.content_type, headers=page.headers)
+                         content_type=page.content_type, headers=page.headers, body_gzip=body_gzip)
     return Stored(new_id, url, decision.copy_of, decision.similarity, decision.replaces is not None)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,15 +14,21 @@ import psycopg
 
 from crawler.extract import Skipped, extract_article
 from crawler.extract_worker import TimedExtractor
-from crawler.ingest import Duplicate, IngestTarget, Stored, ingest_page
+from crawler.ingest import Duplicate, IngestTarget, Stored, extraction_request, ingest_extracted
 from crawler.items import FetchedPage
-from crawler.outlet import Outlet, host_of
+from crawler.outlet import ExtractionRules, Outlet, host_of
 from crawler.warc import UnreadableFile, declared_url, is_warc, page_from_html_file, pages_from_warc
 from db import outlets as outlet_rows
+from db import pages as raw_pages
 from db import runs
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 5.0
+# Extraction processes of one import. Storing a page here takes about half as long as
+# extracting it (bench/import_path.py), so two workers keep this process busy; a third would
+# only wait behind its one connection.
+EXTRACT_WORKERS = max(1, min(2, os.cpu_count() or 1))
+COMMIT_EVERY_SECONDS = 0.25
 
 
 @dataclass
@@ -35,19 +42,26 @@ class ImportSummary:
 
 def import_files(
     conn: psycopg.Connection, paths: list[Path], outlets: list[Outlet], *, url: str | None = None,
-    dedupe_window=None, progress=None, extract_timeout: float | None = None,
+    dedupe_window=None, progress=None, extract_timeout: float | None = None, workers: int | None = None,
 ) -> ImportSummary:
-    """Import every page of `paths`; a bad file is reported and skipped, never fatal. With
-    `extract_timeout`, each page is extracted in a worker process under that time cap, as crawls do."""
+    """Import every page of `paths`, in their order; a bad file is reported and skipped, never fatal.
+    With `extract_timeout`, each page is extracted in a worker process under that time cap, as crawls
+    do, by `workers` processes at once (default EXTRACT_WORKERS) while this one stores the pages
+    before them."""
     if url is not None and (len(paths) != 1 or is_warc(paths[0])):
         raise ValueError("--url applies to a single HTML file")
     by_host = {host: outlet for outlet in outlets for host in outlet.covered_hosts()}
     summary = ImportSummary()
     run_ids: dict[str, int] = {}
     last_report = time.monotonic()
-    extract = TimedExtractor(extract_timeout) if extract_timeout else extract_article
+    requests = ((page, extraction_request(page, _rules(by_host, page))) for page in _pages(paths, url, summary))
+    extractor = TimedExtractor(extract_timeout) if extract_timeout else None
+    extracted = (extractor.extract_ahead(requests, workers=workers or EXTRACT_WORKERS,
+                                         compress=raw_pages.compress_body) if extractor else _InProcess(requests))
+    batch = _Batch(conn)
     try:
-        for page in _pages(paths, url, summary):
+        for page, result, body_gzip in extracted:
+            batch.begin()
             summary.pages += 1
             outlet = by_host.get(host_of(page.final_url))
             name = outlet.name if outlet else _host_outlet(conn, page.final_url)
@@ -57,18 +71,83 @@ def import_files(
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
                                   rules=outlet.rules if outlet else None, run_id=run_ids[name],
                                   **({"dedupe_window": dedupe_window} if dedupe_window else {}))
-            result = ingest_page(conn, page, target, extract)
-            _tally(summary, name, result)
+            _tally(summary, name, ingest_extracted(conn, page, target, result, body_gzip))
+            batch.end(idle=extracted.waiting())
             if progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                 progress(summary)
                 last_report = time.monotonic()
+        batch.commit()
+    except BaseException as exc:
+        batch.rollback(exc)
+        raise
     finally:
-        if isinstance(extract, TimedExtractor):
-            extract.close()
+        extracted.close()
+        if extractor is not None:
+            extractor.close()
         with conn.transaction():
             for run_id in run_ids.values():
                 runs.finish_run(conn, run_id, "ok")
     return summary
+
+
+class _Batch:
+    """Consecutive pages committed together, each still in its own savepoint (crawler.ingest's
+    transaction, nested): a commit waits for PostgreSQL's WAL flush, which cost as much as storing
+    the page itself. The batch is committed whenever the import would wait for an extraction
+    (then the flush costs nothing) and at least every COMMIT_EVERY_SECONDS, so it never holds the
+    dedupe lock (crawler.ingest) longer than that while a crawl waits to store. What the import
+    reports stored is committed when it returns; a crash loses at most the batch, which importing
+    the same files again stores (each page's URL is checked first)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+        self.transaction: psycopg.Transaction | None = None
+        self.started = 0.0
+
+    def begin(self) -> None:
+        if self.transaction is None:
+            self.transaction = self.conn.transaction()
+            self.transaction.__enter__()
+            self.started = time.monotonic()
+
+    def end(self, *, idle: bool) -> None:
+        if idle or time.monotonic() - self.started >= COMMIT_EVERY_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.transaction is not None:
+            transaction, self.transaction = self.transaction, None
+            transaction.__exit__(None, None, None)
+
+    def rollback(self, exc: BaseException) -> None:
+        if self.transaction is not None:
+            transaction, self.transaction = self.transaction, None
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+
+
+class _InProcess:
+    """extract_article on each request as it is read (no time cap); commits after every page."""
+
+    def __init__(self, requests: Iterator) -> None:
+        self._requests = requests
+
+    def __iter__(self) -> _InProcess:
+        return self
+
+    def __next__(self) -> tuple:
+        page, request = next(self._requests)
+        return page, extract_article(*request), None
+
+    def waiting(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._requests.close()
+
+
+def _rules(by_host: dict[str, Outlet], page: FetchedPage) -> ExtractionRules | None:
+    outlet = by_host.get(host_of(page.final_url))
+    return outlet.rules if outlet else None
 
 
 def _pages(paths: list[Path], url: str | None, summary: ImportSummary) -> Iterator[FetchedPage]:
