@@ -64,8 +64,10 @@ def import_files(
             batch.begin()
             summary.pages += 1
             outlet = by_host.get(host_of(page.final_url))
-            name = outlet.name if outlet else _host_outlet(conn, page.final_url)
+            name = outlet.name if outlet else host_of(page.final_url)
             if name not in run_ids:
+                if outlet is None:
+                    _host_outlet(conn, page.final_url)
                 with conn.transaction():
                     run_ids[name] = runs.start_run(conn, name, kind="import")
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
@@ -169,11 +171,10 @@ def _pages(paths: list[Path], url: str | None, summary: ImportSummary) -> Iterat
             log.error("cannot import %s", exc, extra={"event": "import_failed", "url": str(path)})
 
 
-def _host_outlet(conn: psycopg.Connection, url: str) -> str:
+def _host_outlet(conn: psycopg.Connection, url: str) -> None:
     name = host_of(url)
     with conn.transaction():
         outlet_rows.ensure_host_outlet(conn, name=name, homepage=f"{url.split('://')[0]}://{name}/", language=None)
-    return name
 
 
 def _tally(summary: ImportSummary, outlet: str, result) -> None:
