@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,14 +91,16 @@ def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: Ingest
     with conn.transaction():
         articles.lock_dedupe(conn)
         result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys, body_gzip)
-        _count_yield(conn, target, extracted)
-        if isinstance(result, Duplicate):
-            _count(conn, target, pages_fetched=1, duplicates_skipped=1)
-        else:
-            _count(conn, target, pages_fetched=1, articles_stored=1, copies_detected=int(result.copy_of is not None))
-            # Last in the transaction, after every copy/story link is set: NOTIFY and the alert
-            # outbox commit together with the article, or not at all.
-            outbox.article_stored(conn, result.article_id)
+        with _pipelined(conn):
+            _count_yield(conn, target, extracted)
+            if isinstance(result, Duplicate):
+                _count(conn, target, pages_fetched=1, duplicates_skipped=1)
+            else:
+                _count(conn, target, pages_fetched=1, articles_stored=1,
+                       copies_detected=int(result.copy_of is not None))
+                # Last in the transaction, after every copy/story link is set: NOTIFY and the
+                # alert outbox commit together with the article, or not at all.
+                outbox.article_stored(conn, result.article_id)
     _log_result(result, target)
     return result
 
@@ -140,11 +143,19 @@ def _dedupe_and_store(
     if new_id is None:  # the lock makes this unreachable between wirewatch processes; kept for safety
         existing = articles.article_for_urls(conn, [url])
         return Duplicate(existing or 0, url, "URL already archived")
-    linking.apply(conn, new_id, facts, decision)
-    articles.add_urls(conn, new_id, keys)
-    pages.store_raw_page(conn, article_id=new_id, url=page.final_url, body=page.body, status=page.status,
-                         content_type=page.content_type, headers=page.headers, body_gzip=body_gzip)
+    with _pipelined(conn):
+        linking.apply(conn, new_id, facts, decision)
+        articles.add_urls(conn, new_id, keys)
+        pages.store_raw_page(conn, article_id=new_id, url=page.final_url, body=page.body, status=page.status,
+                             content_type=page.content_type, headers=page.headers, body_gzip=body_gzip)
     return Stored(new_id, url, decision.copy_of, decision.similarity, decision.replaces is not None)
+
+
+def _pipelined(conn: psycopg.Connection) -> contextlib.AbstractContextManager:
+    """Statements whose answers nobody reads, sent back to back and answered together (psycopg's
+    pipeline mode): one round trip for the lot, where each would wait for its own. An error
+    surfaces at the end of the block, still inside the transaction, which it rolls back."""
+    return conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
 
 
 def stored_extras(article: Article) -> dict:
