@@ -98,9 +98,11 @@ def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: Ingest
             else:
                 _count(conn, target, pages_fetched=1, articles_stored=1,
                        copies_detected=int(result.copy_of is not None))
-                # Last in the transaction, after every copy/story link is set: NOTIFY and the
-                # alert outbox commit together with the article, or not at all.
-                outbox.article_stored(conn, result.article_id)
+        if isinstance(result, Stored):
+            # Last in the transaction, after every copy/story link is set: NOTIFY and the alert
+            # outbox commit together with the article, or not at all. (Outside the pipeline: it
+            # answers with the deliveries enqueued, which a pipeline only knows at its end.)
+            outbox.article_stored(conn, result.article_id)
     _log_result(result, target)
     return result
 
@@ -153,8 +155,9 @@ def _dedupe_and_store(
 
 def _pipelined(conn: psycopg.Connection) -> contextlib.AbstractContextManager:
     """Statements whose answers nobody reads, sent back to back and answered together (psycopg's
-    pipeline mode): one round trip for the lot, where each would wait for its own. An error
-    surfaces at the end of the block, still inside the transaction, which it rolls back."""
+    pipeline mode): one round trip for the lot, where each would wait for its own. A rowcount is
+    only known at the end of the block, and so is an error, still inside the transaction, which
+    it rolls back."""
     return conn.pipeline() if psycopg.Pipeline.is_supported() else contextlib.nullcontext()
 
 
