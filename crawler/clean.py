@@ -155,8 +155,8 @@ def _is_link_line(line: str, anchors: set[str]) -> bool:
     body = line.removeprefix("- ")
     if body in anchors:
         return True
-    covered = max((len(a) for a in anchors if len(a) >= HEADLINE_LINK and a in body), default=0)
-    return covered >= len(body) / 2 or (len(body) >= HEADLINE_LINK and any(body in a for a in anchors))
+    covered = max((len(a) for a in anchors if text_weight(a) >= HEADLINE_LINK and a in body), default=0)
+    return covered >= len(body) / 2 or (text_weight(body) >= HEADLINE_LINK and any(body in a for a in anchors))
 
 
 def link_text_share(text: str, anchors: set[str]) -> float:
@@ -260,8 +260,8 @@ def with_standfirst(text: str, tree: lxml.html.HtmlElement, description: str | N
     summary = " ".join((description or "").split()).rstrip(".…").strip()[:300]
     probe = summary[:STANDFIRST_PROBE]
     body = tree.find("body")
-    if len(probe) < STANDFIRST_PROBE or body is None or any(
-            fuzz.ratio(summary, paragraph[:len(summary)]) >= STANDFIRST_SIMILARITY for paragraph in text.split("\n\n")):
+    if len(probe) < STANDFIRST_PROBE or body is None or (
+            fuzz.partial_ratio(summary, " ".join(text.split())) >= STANDFIRST_SIMILARITY):
         return text
     best = None
     for el in _STARTING_WITH(body, probe=probe):
