@@ -15,7 +15,7 @@ from crawler.clean import text_weight
 from crawler.metadata import ARTICLE_TYPES
 
 # Not og:type "website": many CMSs put it on every page, articles included.
-INDEX_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage"})
+INDEX_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage", "og:profile"})
 GALLERY_TYPES = frozenset({"ImageGallery", "MediaGallery", "og:gallery"})
 VIDEO_TYPES = frozenset({"VideoObject", "og:video", "og:video.other", "og:video.episode", "og:video.movie"})
 LIVE_BLOG_TYPES = frozenset({"LiveBlogPosting", "og:liveblog"})
@@ -28,13 +28,15 @@ BODY_PARAGRAPH_WEIGHT = 200
 # A gallery without a declared type: many pictures, little text per picture.
 GALLERY_MIN_FIGURES = 6
 GALLERY_TEXT_PER_FIGURE = 150
-# Teasers: separate small <article> elements, each a headline with a link, on one page. An
+# Teasers: separate small <article> (or list item) elements, each a headline with a link, on one page. An
 # article's own <article> element holds links under headings too (its share bar, its
 # rail): it is no teaser for being big. A page is an index when its text is mostly in
 # teasers, spread over several of them.
 INDEX_MIN_TEASERS = 5
 TEASER_MAX_WEIGHT = 1000
 INDEX_TEASER_SHARE = 0.5
+# When trafilatura keeps only a few of an index's teasers, the text is nothing but theirs.
+INDEX_ALL_TEASERS = 0.8
 
 
 def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: str) -> str | None:
@@ -56,12 +58,13 @@ def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: 
         return f"photo gallery ({figures} pictures, {weight} chars of text)"
     if types & INDEX_TYPES and not is_article:
         return f"index page ({'/'.join(sorted(types & INDEX_TYPES))})"
-    teasers = [" ".join(a.text_content().split()) for a in content.iter("article")
+    teasers = [" ".join(a.text_content().split()) for a in content.iter("article", "li")
                if a.xpath(".//h2//a | .//h3//a | .//a//h2 | .//a//h3")]
     teasers = [t for t in teasers if text_weight(t) <= TEASER_MAX_WEIGHT]
     holders, share = _teasers_holding(text, teasers)
-    if holders >= INDEX_MIN_TEASERS and share >= INDEX_TEASER_SHARE:
-        return f"index page ({holders} teasers hold {share:.0%} of the text)"
+    if (holders >= INDEX_MIN_TEASERS and share >= INDEX_TEASER_SHARE) or (
+            len(teasers) >= INDEX_MIN_TEASERS and holders >= 2 and share >= INDEX_ALL_TEASERS):
+        return f"index page ({holders} of {len(teasers)} teasers hold {share:.0%} of the text)"
     return None
 
 
@@ -69,7 +72,7 @@ def _teasers_holding(text: str, teasers: list[str]) -> tuple[int, float]:
     """How many of the `teasers` hold a paragraph of `text`, and the share (0..1) of `text`
     in paragraphs that one of them holds. A short story in its own <article> is one
     teaser's worth; an index spreads its text over many."""
-    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+    paragraphs = [" ".join(p.removeprefix("- ").split()) for p in text.split("\n\n")]
     holders: set[int] = set()
     inside = 0
     for paragraph in filter(None, paragraphs):
