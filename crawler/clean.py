@@ -25,6 +25,7 @@ from lxml.cssselect import CSSSelector
 from rapidfuzz import fuzz
 
 from crawler.outlet import ExtractionRules
+from crawler.wires import detect_wire
 
 log = logging.getLogger(__name__)
 
@@ -218,11 +219,12 @@ BYLINE_EXTRA = 25
 DATE_LINE = 50
 
 
-def drop_header_lines(text: str, title: str | None, authors: Collection[str] = ()) -> str:
-    """`text` without the header lines above its first real paragraph: the headline with
-    its kicker, a byline of the page's authors, a date stamp."""
+def drop_header_lines(text: str, headlines: Collection[str], authors: Collection[str] = ()) -> str:
+    """`text` without the header lines above its first real paragraph: a headline (the
+    title, or a visible `<h1>` that differs from it) with its kicker, a byline of the page's
+    authors, a date stamp."""
     paragraphs = text.split("\n\n")
-    headline = " ".join((title or "").split()).casefold()
+    heads = [h for h in {" ".join(h.split()).casefold() for h in headlines} if h]
     names = [name.casefold() for name in authors if name]
     kept: list[str] = []
     for i, paragraph in enumerate(paragraphs):
@@ -231,7 +233,7 @@ def drop_header_lines(text: str, title: str | None, authors: Collection[str] = (
             kept.extend(paragraphs[i:])
             break
         low = paragraph.casefold()
-        if headline and headline in low and weight <= text_weight(headline) + KICKER:
+        if any(head in low and weight <= text_weight(head) + KICKER for head in heads):
             continue
         if any(name in low for name in names) and weight <= max(map(len, names)) + BYLINE_EXTRA:
             continue
@@ -239,6 +241,37 @@ def drop_header_lines(text: str, title: str | None, authors: Collection[str] = (
             continue
         kept.append(paragraph)
     return "\n\n".join(kept)
+
+
+def headlines(tree: lxml.html.HtmlElement, title: str | None) -> list[str]:
+    """The page's title and the texts of its `<h1>`s: where the SEO title and the visible
+    headline differ, both may open trafilatura's text."""
+    return [t for t in (title, *(" ".join(h.text_content().split()) for h in tree.iter("h1"))) if t]
+
+
+# A note on the author that ends the text: a bio ("Manuela Conrad ist ZDF-Reporterin ..."), a
+# contributor line. It names one of the page's authors early on; a wire's credit ("By ... of
+# the Associated Press") stays, because it says whose copy this is.
+AUTHOR_NOTE = 400
+_NAME_PART = re.compile(r"\w{4,}")
+
+
+def drop_author_notes(text: str, authors: Collection[str]) -> str:
+    """`text` without the trailing paragraphs that are notes on its authors."""
+    parts = {part for name in authors for part in _NAME_PART.findall(name)}
+    # As written: a name is capitalised where it is a name ("Lance has covered"), not in
+    # "the news agency" for an author "Kyodo News".
+    named = re.compile("|".join(rf"(?<!\w){re.escape(part)}(?!\w)" for part in parts)) if parts else None
+    paragraphs = text.split("\n\n")
+
+    def is_note(paragraph: str) -> bool:
+        found = named.search(paragraph)
+        return (found is not None and found.start() <= len(paragraph) / 3
+                and text_weight(paragraph) <= AUTHOR_NOTE and detect_wire(paragraph) is None)
+
+    while len(paragraphs) > 1 and named and is_note(paragraphs[-1]):
+        paragraphs.pop()
+    return "\n\n".join(paragraphs)
 
 
 # A standfirst (the summary set under the headline) is often outside the element

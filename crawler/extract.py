@@ -24,9 +24,11 @@ from trafilatura.settings import use_config
 from crawler.clean import (
     apply_rules,
     clean_text,
+    drop_author_notes,
     drop_boilerplate_blocks,
     drop_header_lines,
     drop_link_paragraphs,
+    headlines,
     link_text_share,
     link_texts,
     select,
@@ -117,7 +119,8 @@ def extract_article(
     complete_metadata(meta, tree, url)
     if not meta.title:
         return Skipped("no title")
-    body = with_standfirst(drop_header_lines(body, meta.title, meta.authors), tree, meta.description)
+    body = drop_author_notes(drop_header_lines(body, headlines(tree, meta.title), meta.authors), meta.authors)
+    body = with_standfirst(body, tree, meta.description)
     return Article(
         title=meta.title,
         text=body,

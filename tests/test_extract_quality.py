@@ -311,6 +311,27 @@ def test_the_header_lines_above_the_story_are_dropped() -> None:
     assert article.text.split("\n\n") == STORY
 
 
+def test_a_note_on_the_author_that_ends_the_text_is_dropped_but_a_wire_credit_stays() -> None:
+    def page(*tail: str) -> str:
+        return ('<html><head><title>Lavrov</title><meta name="author" content="Lance Ulanoff"></head><body><article>'
+                f'<h1>Lavrov</h1>{"".join(f"<p>{p}</p>" for p in (*STORY, *tail))}</article></body></html>')
+    bio = "A veteran journalist, Lance has covered technology since PCs were the size of suitcases."
+    assert extract_article(page(bio)).text.split("\n\n") == STORY
+    credit = "By Lance Ulanoff of the Associated Press with additional reporting by The Diplomat."
+    assert extract_article(page(credit)).text.split("\n\n") == [*STORY, credit]
+    # a name is matched as written: "lance" in lower case is no mention of the author
+    plain = "The ministry did not say whether a lance of soldiers would be sent to the islands."
+    assert extract_article(page(plain)).text.split("\n\n") == [*STORY, plain]
+
+
+def test_a_visible_headline_that_differs_from_the_title_is_a_header_line() -> None:
+    html = ('<html><head><title>SEO title about Lavrov</title><meta property="og:title" content="SEO title about Lavrov">'
+            '</head><body><article><div><h1>Lavrov rules out talks on the islands</h1></div>'
+            f'{"".join(f"<p>{p}</p>" for p in STORY)}</article></body></html>')
+    article = extract_article(html)
+    assert article.text.split("\n\n") == STORY
+
+
 def test_a_visible_standfirst_opens_the_text() -> None:
     """The page's description, when it is also visible text of the page, is the summary
     under the headline: it opens the article even outside the story's element."""
