@@ -17,6 +17,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
@@ -137,42 +138,52 @@ def clean_text(text: str, labels: Collection[str] = ()) -> str:
     return "\n\n".join(kept)
 
 
-def link_texts(tree: lxml.html.HtmlElement) -> set[str]:
-    """The texts of the page's links to other pages: not those to a place in the page
-    itself, such as a live blog's entry headings or a table of contents."""
-    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a") if not (a.get("href") or "").startswith("#")}
-    anchors.discard("")
-    return anchors
-
-
 # A link text this long is a headline; shorter ones ("Home", "World") only mark a line
 # that is nothing else.
 HEADLINE_LINK = 15
 
 
-def _is_link_line(line: str, anchors: set[str]) -> bool:
+@dataclass(frozen=True)
+class PageLinks:
+    """The texts of a page's links to other pages, and those of them long enough to be headlines."""
+
+    texts: frozenset[str]
+    headlines: tuple[str, ...]
+
+
+def link_texts(tree: lxml.html.HtmlElement) -> PageLinks:
+    """The page's links to other pages: not those to a place in the page itself, such as a
+    live blog's entry headings or a table of contents."""
+    texts = frozenset(" ".join(a.text_content().split()) for a in _OTHER_PAGE_LINKS(tree)) - {""}
+    return PageLinks(texts, tuple(t for t in texts if text_weight(t) >= HEADLINE_LINK))
+
+
+_OTHER_PAGE_LINKS = lxml.etree.XPath("//a[not(starts-with(@href, '#'))]")
+
+
+def _is_link_line(line: str, links: PageLinks) -> bool:
     """Whether `line` is a link's text, a headline link covers half of it, or it is part of
     a link's text (a teaser link that wraps kicker, headline and summary)."""
     body = line.removeprefix("- ")
-    if body in anchors:
+    if body in links.texts:
         return True
-    covered = max((len(a) for a in anchors if text_weight(a) >= HEADLINE_LINK and a in body), default=0)
-    return covered >= len(body) / 2 or (text_weight(body) >= HEADLINE_LINK and any(body in a for a in anchors))
+    covered = max((len(a) for a in links.headlines if a in body), default=0)
+    return covered >= len(body) / 2 or (text_weight(body) >= HEADLINE_LINK and any(body in a for a in links.texts))
 
 
-def link_text_share(text: str, anchors: set[str]) -> float:
+def link_text_share(text: str, anchors: PageLinks) -> float:
     """Share (0..1) of `text` made of paragraphs that are mostly the text of a link.
 
     A section page's headline list survives trafilatura as a run of "- Headline" lines;
     an article's paragraphs are almost never whole link texts.
     """
-    if not text or not anchors:
+    if not text or not anchors.texts:
         return 0.0
     linked = sum(len(line) for line in text.split("\n\n") if _is_link_line(line, anchors))
     return linked / len(text)
 
 
-def trim_link_tail(text: str, anchors: set[str]) -> str:
+def trim_link_tail(text: str, anchors: PageLinks) -> str:
     """`text` without the list that ends it when that list is a "more stories" rail, which
     trafilatura took for part of the article: two thirds of its items (3 or more) are links,
     the others typically a newsletter pitch."""
@@ -190,7 +201,7 @@ def trim_link_tail(text: str, anchors: set[str]) -> str:
     return "\n\n".join(paragraphs[:start])
 
 
-def drop_link_paragraphs(text: str, anchors: set[str]) -> str:
+def drop_link_paragraphs(text: str, anchors: PageLinks) -> str:
     """`text` without the paragraphs that are links to other pages: "Related" headlines
     set between the story's paragraphs, a menu trafilatura kept. A short label that opens
     a run of them ("Related coverage:") goes with them."""

@@ -9,6 +9,7 @@ tag page whose teasers carry summaries is not a list of bare links.
 
 from __future__ import annotations
 
+import lxml.etree
 import lxml.html
 
 from crawler.clean import text_weight
@@ -58,14 +59,17 @@ def not_an_article(types: frozenset[str], content: lxml.html.HtmlElement, text: 
         return f"photo gallery ({figures} pictures, {weight} chars of text)"
     if types & INDEX_TYPES and not is_article:
         return f"index page ({'/'.join(sorted(types & INDEX_TYPES))})"
-    teasers = [" ".join(a.text_content().split()) for a in content.iter("article", "li")
-               if a.xpath(".//h2//a | .//h3//a | .//a//h2 | .//a//h3")]
+    teasers = [" ".join(a.text_content().split()) for a in _TEASERS(content)]
     teasers = [t for t in teasers if text_weight(t) <= TEASER_MAX_WEIGHT]
     holders, share = _teasers_holding(text, teasers)
     if (holders >= INDEX_MIN_TEASERS and share >= INDEX_TEASER_SHARE) or (
             len(teasers) >= INDEX_MIN_TEASERS and holders >= 2 and share >= INDEX_ALL_TEASERS):
         return f"index page ({holders} of {len(teasers)} teasers hold {share:.0%} of the text)"
     return None
+
+
+_HEADLINE_LINK = ".//h2//a or .//h3//a or .//a//h2 or .//a//h3"
+_TEASERS = lxml.etree.XPath(f"//article[{_HEADLINE_LINK}] | //li[{_HEADLINE_LINK}]")
 
 
 def _teasers_holding(text: str, teasers: list[str]) -> tuple[int, float]:
