@@ -5,21 +5,30 @@
 
 Reads real article pages (by default the 87 of /work/shared/devsets/fundus/*/*.html.gz, each
 with the `url` of its .json; `--pages DIR` takes any .html or .html.gz files under DIR, their
-address from a .json beside them or the page's canonical link), then, in this one process:
+address from a .json beside them or the page's canonical link), then, in this one process and
+in turns for `--rounds` rounds, each keeping its best:
 
-1. baseline: bare `trafilatura.extract(html, url=url)` over every page;
+1. baseline: bare `trafilatura.extract(html, url=url)` over every page, on one CPU;
 2. `crawler.extract.extract_article` in-process over every page (what extraction itself costs,
    before any worker process, database or dedupe);
 3. the import path: the pages written to one WARC file and imported with
-   `scheduler.imports.import_files`, as `wirewatch import` does (time-capped extraction worker,
-   dedupe, store with the raw page, alert outbox), into a fresh migrated database.
+   `scheduler.imports.import_files`, as `wirewatch import` does (time-capped extraction workers,
+   dedupe, store with the raw page, alert outbox, commits), into a fresh migrated database,
+   the workers' fork server started afresh each round.
 
 Prints docs/s for each, the import path's ratio to the baseline, and where an article's time
-goes in the import path: extract (waiting for the worker, including the page's trip to it),
-dedupe (linking: fingerprint, LSH candidates, stories), store (article row, URLs, raw page, run
-counters, commit), alerts (NOTIFY and outbox matching), other (reading the WARC, outlets, runs).
-The figures are wall-clock time on the calling thread: work the worker does while the caller
-does something else is counted once, where the caller waits for it.
+goes on the importing thread: worker start, extract (waiting for a worker's answer, the page's
+trip to it included), dedupe (crawler.linking: fingerprint, LSH candidates, stories, and the
+URL lookup), store (article row, URLs, run counters), raw page, alerts (NOTIFY and outbox
+matching), commit, other (reading the WARC, outlets, runs). Work a worker does while the
+importer stores another page is not on that thread: it shows in the CPU line instead, which
+gives each process's CPU time per article and how busy the rest of the machine was meanwhile
+(the import uses several CPUs, the baseline one, so a busy machine lowers the ratio).
+
+An older commit is measured with this same script in that commit's tree (names it lacks are
+passed over): `git archive COMMIT | tar -x -C /tmp/old && cp bench/import_path.py /tmp/old/bench/`,
+then `python bench/import_path.py` in /tmp/old. `--profile` writes cProfile stats of the first
+round, which the profiler slows.
 
 Without --database-url (or WIREWATCH_TEST_DATABASE_URL) an embedded PostgreSQL is started in a
 temporary directory and stopped at exit. Only local files and a local database are touched.
@@ -31,6 +40,7 @@ import argparse
 import cProfile
 import functools
 import gzip
+import io
 import json
 import os
 import sys
@@ -40,6 +50,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from multiprocessing import forkserver
 from pathlib import Path
 
@@ -82,14 +93,8 @@ def write_warc(pages: list[tuple[str, bytes]], path: Path) -> None:
         writer = WARCWriter(out, gzip=False)
         for url, body in pages:
             headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(url, "response", payload=_stream(body),
+            writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body),
                                                           http_headers=headers))
-
-
-def _stream(body: bytes):
-    import io
-
-    return io.BytesIO(body)
 
 
 def time_each(pages: list[tuple[str, bytes]], extract: Callable[[bytes, str], object]) -> float:
@@ -137,21 +142,30 @@ class Phases:
 
 
 def instrument(phases: Phases) -> None:
-    """Charge the import path's functions to phases, where scheduler.imports and crawler.ingest call them."""
+    """Charge the import path's functions to phases, where scheduler.imports and crawler.ingest
+    call them. A name the checked-out code lacks is passed over, so that an older commit can be
+    measured with this same script (run it with that commit's tree first on PYTHONPATH)."""
     from crawler import extract_worker, ingest, linking
     from scheduler import imports
 
-    phases.wrap(imports, "ingest_extracted", "store")  # what is left of a page's ingest after the phases below
-    phases.wrap(extract_worker._Worker, "send", "extract")
-    phases.wrap(extract_worker._Worker, "receive", "extract")
-    phases.wrap(extract_worker, "_ready_worker", "worker start")
-    phases.wrap(ingest.articles, "lock_dedupe", "dedupe")
-    phases.wrap(ingest.articles, "article_for_urls", "dedupe")
-    phases.wrap(linking, "decide", "dedupe")
-    phases.wrap(linking, "apply", "dedupe")
-    phases.wrap(ingest.outbox, "article_stored", "alerts")
-    phases.wrap(ingest.pages, "store_raw_page", "raw page")
-    phases.wrap(imports._Batch, "commit", "commit")
+    for owner, name, phase in [
+        (imports, "ingest_extracted", "store"),  # what is left of a page's ingest after the phases below
+        (imports, "ingest_page", "store"),
+        (extract_worker.TimedExtractor, "__call__", "extract"),
+        (extract_worker._Worker, "send", "extract"),
+        (extract_worker._Worker, "receive", "extract"),
+        (extract_worker._Worker, "__init__", "worker start"),
+        (extract_worker, "_ready_worker", "worker start"),
+        (ingest.articles, "lock_dedupe", "dedupe"),
+        (ingest.articles, "article_for_urls", "dedupe"),
+        (linking, "decide", "dedupe"),
+        (linking, "apply", "dedupe"),
+        (ingest.outbox, "article_stored", "alerts"),
+        (ingest.pages, "store_raw_page", "raw page"),
+        (getattr(imports, "_Batch", None), "commit", "commit"),
+    ]:
+        if owner is not None and hasattr(owner, name):
+            phases.wrap(owner, name, phase)
 
 
 @contextmanager
@@ -169,7 +183,34 @@ def fresh_database(admin: str):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def run_import(dsn: str, warc: Path, timeout: float, workers: int | None, profile: Path | None) -> tuple[float, object, Phases]:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process (Linux /proc), None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (all CPUs)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
+@dataclass
+class Round:
+    seconds: float
+    summary: object
+    phases: Phases
+    cpu: dict[str, float]  # CPU seconds: workers, importer, postgres, others (the rest of the machine)
+
+
+def run_import(dsn: str, warc: Path, timeout: float, workers: int | None, profile: Path | None) -> Round:
+    from crawler import extract_worker
     from scheduler.database import sync_outlets
     from scheduler.imports import import_files
     from scheduler.outlets import load_outlets
@@ -181,21 +222,47 @@ def run_import(dsn: str, warc: Path, timeout: float, workers: int | None, profil
         forkserver._forkserver._stop()
     phases = Phases()
     instrument(phases)
+    # The workers are the fork server's children, not ours: their CPU time is read just before they end.
+    worker_cpu: dict[int, float] = {}
+    for name in ("stop", "kill"):
+        original = getattr(extract_worker._Worker, name)
+
+        def ending(self, _original=original):
+            if (spent := cpu_seconds(self.process.pid)) is not None:
+                worker_cpu[self.process.pid] = max(spent, worker_cpu.get(self.process.pid, 0.0))
+            return _original(self)
+
+        setattr(extract_worker._Worker, name, ending)
+        phases._undo.append(lambda name=name, original=original: setattr(extract_worker._Worker, name, original))
     profiler = cProfile.Profile() if profile else None
     try:
         with psycopg.connect(dsn) as conn:
             sync_outlets(conn, outlets)
+            backend = conn.info.backend_pid
             if profiler:
                 profiler.enable()
+            pg_before, busy_before, own_before = cpu_seconds(backend), machine_busy(), os.times()
             started = time.perf_counter()
-            summary = import_files(conn, [warc], outlets, extract_timeout=timeout, workers=workers)
+            summary = import_files(conn, [warc], outlets, extract_timeout=timeout,
+                                   **({"workers": workers} if workers else {}))
             elapsed = time.perf_counter() - started
+            pg_after, busy_after, own_after = cpu_seconds(backend), machine_busy(), os.times()
+            server = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+            server_cpu = cpu_seconds(server) if server else None
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(profile)
     finally:
         phases.restore()
-    return elapsed, summary, phases
+    cpu = {"workers": sum(worker_cpu.values())}
+    if server_cpu is not None:
+        cpu["fork server"] = server_cpu
+    cpu["importer"] = own_after.user + own_after.system - own_before.user - own_before.system
+    if pg_before is not None and pg_after is not None:
+        cpu["postgres"] = pg_after - pg_before
+    if busy_before is not None and busy_after is not None:
+        cpu["others"] = max(0.0, busy_after - busy_before - sum(cpu.values()))
+    return Round(elapsed, summary, phases, cpu)
 
 
 def main() -> None:
@@ -219,7 +286,8 @@ def main() -> None:
     n = len(pages)
     # The three take turns, round after round, and each keeps its best round: the machine is
     # shared, and a slow moment should not land on one side only.
-    bare = ours = elapsed = float("inf")
+    bare = ours = float("inf")
+    best: Round | None = None
     with tempfile.TemporaryDirectory(prefix="ww-bench-") as tmp:
         warc = Path(tmp) / "pages.warc"
         write_warc(pages, warc)
@@ -229,13 +297,13 @@ def main() -> None:
             ours = min(ours, time_each(pages, lambda body, url: results.append(extract_article(body, url=url))))
             articles_found = sum(isinstance(r, Article) for r in results[1:])
             with fresh_database(admin) as dsn:
-                profile = args.profile if round_ == 0 else None
-                seconds, summary, phases = run_import(dsn, warc, args.extract_timeout, args.workers, profile)
+                result = run_import(dsn, warc, args.extract_timeout, args.workers,
+                                    args.profile if round_ == 0 else None)
                 with psycopg.connect(dsn) as conn:
                     stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            if seconds < elapsed:
-                elapsed, best_phases = seconds, phases
-    phases = best_phases
+            if best is None or result.seconds < best.seconds:
+                best = result
+    elapsed, summary, phases = best.seconds, best.summary, best.phases
 
     o = summary.outcomes
     print(f"{n} pages from {args.pages}, best of {args.rounds} rounds; extract_article finds {articles_found} "
@@ -257,7 +325,15 @@ def main() -> None:
     for phase in ("worker start", "extract", "dedupe", "store", "raw page", "alerts", "commit", "other"):
         seconds = spent.get(phase, 0.0)
         print(f"{phase:<44} {seconds / n * 1000:>8.1f} {seconds / elapsed:>7.0%}")
-    print("(extract: waiting for the worker process; its in-process cost is the line above it in the first table)")
+    print("(extract: waiting for a worker process; what extraction itself costs is the second line of the first table)")
+
+    cpu = best.cpu
+    print(f"\nCPU per article in that round, {os.cpu_count()} CPUs: "
+          + ", ".join(f"{k} {v / n * 1000:.1f} ms" for k, v in cpu.items() if k != "others")
+          + f"; the baseline {bare / n * 1000:.1f} ms on one CPU")
+    if "others" in cpu:
+        print(f"other processes kept {cpu['others'] / elapsed:.1f} of the {os.cpu_count()} CPUs busy meanwhile "
+              "(the import's processes share what is left; the baseline needs only one)")
     if args.profile:
         print(f"\ncProfile stats of the import: {args.profile} (python -m pstats {args.profile})")
 
