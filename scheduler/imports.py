@@ -65,11 +65,10 @@ def import_files(
             summary.pages += 1
             outlet = by_host.get(host_of(page.final_url))
             name = outlet.name if outlet else host_of(page.final_url)
-            if name not in run_ids:
+            if name not in run_ids:  # committed with the batch, and with the page counted in it
                 if outlet is None:
                     _host_outlet(conn, page.final_url)
-                with conn.transaction():
-                    run_ids[name] = runs.start_run(conn, name, kind="import")
+                run_ids[name] = runs.start_run(conn, name, kind="import")
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
                                   rules=outlet.rules if outlet else None, run_id=run_ids[name],
                                   **({"dedupe_window": dedupe_window} if dedupe_window else {}))
@@ -173,8 +172,7 @@ def _pages(paths: list[Path], url: str | None, summary: ImportSummary) -> Iterat
 
 def _host_outlet(conn: psycopg.Connection, url: str) -> None:
     name = host_of(url)
-    with conn.transaction():
-        outlet_rows.ensure_host_outlet(conn, name=name, homepage=f"{url.split('://')[0]}://{name}/", language=None)
+    outlet_rows.ensure_host_outlet(conn, name=name, homepage=f"{url.split('://')[0]}://{name}/", language=None)
 
 
 def _tally(summary: ImportSummary, outlet: str, result) -> None:
