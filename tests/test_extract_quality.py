@@ -375,3 +375,23 @@ def test_the_page_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parses == [1]
     assert {name for name, _ in handed} >= {"bare_extraction", "trafilatura_metadata", "find_date"}
     assert all(issubclass(kind, lxml.html.HtmlElement) for _, kind in handed), handed
+
+
+# --- deep nesting --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [250, 255, 600])
+def test_a_story_under_deep_nesting_is_extracted(depth: int) -> None:
+    """libxml2 stops at 256 levels by default and drops the rest of the page."""
+    html = (f"<html><head><title>Lavrov</title></head><body>{'<div>' * depth}<article><h1>Lavrov</h1>"
+            f"{''.join(f'<p>{p}</p>' for p in STORY)}</article>{'</div>' * depth}</body></html>")
+    article = extract_article(html)
+    assert isinstance(article, Article), article
+    assert article.text.split("\n\n") == STORY
+
+
+def test_a_page_nested_past_the_limit_is_skipped_as_what_it_is() -> None:
+    html = (f"<html><head><title>Lavrov</title></head><body>{'<div>' * 1100}<p>{STORY[0]}</p>"
+            f"{'</div>' * 1100}</body></html>")
+    result = extract_article(html)
+    assert isinstance(result, Skipped) and result.reason.startswith("document nested too deep"), result
