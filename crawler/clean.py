@@ -385,13 +385,11 @@ def _holds_article(el: lxml.html.HtmlElement) -> bool:
 
 
 def apply_rules(tree: lxml.html.HtmlElement, rules: ExtractionRules | None) -> lxml.html.HtmlElement:
-    """A copy of `tree` with `rules.drop` removed and, if `rules.body` matches, only that body.
-
-    The input tree is left untouched: metadata is read from the whole page.
-    """
-    tree = copy.deepcopy(tree)
-    if rules is None:
+    """`tree` with `rules.drop` removed and, if `rules.body` matches, only that body: a copy
+    when there are rules, so that the page stays whole; without rules, `tree` itself."""
+    if rules is None or not (rules.drop or rules.body):
         return tree
+    tree = copy.deepcopy(tree)
     for selector in rules.drop:
         for el in select(tree, selector):
             el.drop_tree()

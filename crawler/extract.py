@@ -94,21 +94,25 @@ def extract_article(
     tree = parse_html(text)
     if tree is None:
         return Skipped("unparseable HTML")
-    if (elements := sum(1 for _ in tree.iter())) > MAX_ELEMENTS:
+    if (elements := int(_ELEMENTS(tree))) > MAX_ELEMENTS:
         return Skipped(f"document too large ({elements} elements > {MAX_ELEMENTS})")
 
+    # Everything read from the whole page is read first: without outlet rules, the page's
+    # own tree is pruned from here on (trafilatura copies what it is given anyway).
     meta = read_metadata(tree, url)
     apply_metadata_rules(meta, tree, rules)
+    complete_metadata(meta, tree, url)
+    labels = [x for x in (meta.title, meta.site_name, _title_suffix(tree, meta.title), meta.section, *meta.tags) if x]
+    anchors = link_texts(tree)
+    heads = headlines(tree, meta.title)
     content = apply_rules(tree, rules)
     drop_boilerplate_blocks(content)
-    labels = [x for x in (meta.title, meta.site_name, _title_suffix(tree, meta.title), meta.section, *meta.tags) if x]
     body = clean_text(_extract_text(content, url), labels)
     extractor = "trafilatura"
     if text_weight(body) < MIN_TEXT_CHARS:
         second = clean_text(readability_text(content, url), labels)
         if text_weight(second) > text_weight(body):
             body, extractor = second, "readability"
-    anchors = link_texts(tree)
     if (share := link_text_share(body, anchors)) > MAX_LINK_TEXT_SHARE:
         return Skipped(f"link list, not an article ({share:.0%} of the text is link text)")
     body = drop_link_paragraphs(trim_link_tail(body, anchors), anchors)
@@ -118,10 +122,9 @@ def extract_article(
         if _DEEPER(tree):  # only asked of a failed page: it costs 0.6 ms
             return Skipped(f"document nested too deep (over {MAX_DEPTH} levels), no article text found")
         return Skipped(f"no article text ({weight} chars < {MIN_TEXT_CHARS})")
-    complete_metadata(meta, tree, url)
     if not meta.title:
         return Skipped("no title")
-    body = drop_author_notes(drop_header_lines(body, headlines(tree, meta.title), meta.authors), meta.authors)
+    body = drop_author_notes(drop_header_lines(body, heads, meta.authors), meta.authors)
     body = with_standfirst(body, tree, meta.description)
     return Article(
         title=meta.title,
@@ -249,6 +252,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 # Past this depth trafilatura finds no text (1,100 levels: none; 3,000: none after 2 s): say so.
 MAX_DEPTH = 1000
+_ELEMENTS = lxml.etree.XPath("count(//*)")
 _DEEPER = lxml.etree.XPath(f"boolean(//*[count(ancestor::*) > {MAX_DEPTH}])")
 
 
