@@ -110,7 +110,7 @@ def extract_article(
     body = clean_text(_extract_text(content, url), labels)
     extractor = "trafilatura"
     if text_weight(body) < MIN_TEXT_CHARS:
-        second = clean_text(readability_text(content, url), labels)
+        second = clean_text(readability_text(content), labels)
         if text_weight(second) > text_weight(body):
             body, extractor = second, "readability"
     if (share := link_text_share(body, anchors)) > MAX_LINK_TEXT_SHARE:

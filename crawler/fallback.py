@@ -1,9 +1,14 @@
-"""The second extractor: readability-lxml, for pages where trafilatura finds too little.
+"""The second extractor: readability, for pages where trafilatura finds too little.
 
 trafilatura scores paragraphs by their own text and links; readability scores the
 containers by the paragraphs they hold. Where a template defeats the one (text split into
 `<br>`-separated runs, a body in table cells), the other often still finds the story.
 It gets the already-parsed tree (a copy: it edits what it reads), never the HTML again.
+
+This is trafilatura's own port of readability-lxml (trafilatura.readability_lxml), which
+trafilatura runs itself to compare candidates: readability-lxml as a second dependency asks
+for lxml's html_clean extra beside justext's, and pip 23.2 (Python 3.11's) cannot resolve the
+two requests ("Candidate is not for this requirement").
 """
 
 from __future__ import annotations
@@ -13,8 +18,7 @@ import logging
 
 import lxml.etree
 import lxml.html
-from readability import Document
-from readability.readability import Unparseable
+from trafilatura.readability_lxml import Document
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +30,11 @@ _BLOCKS = frozenset({
 })
 
 
-def readability_text(tree: lxml.html.HtmlElement, url: str | None = None) -> str:
+def readability_text(tree: lxml.html.HtmlElement) -> str:
     """The main text as readability-lxml sees it, one paragraph per line ("" when it finds none)."""
     try:
-        summary = Document(copy.deepcopy(tree), url=url).summary(html_partial=True)
-    except (Unparseable, lxml.etree.LxmlError, ValueError, TypeError) as exc:
+        summary = Document(copy.deepcopy(tree)).summary()
+    except (lxml.etree.LxmlError, ValueError, TypeError) as exc:
         log.debug("readability found nothing: %s", exc)
         return ""
     if not summary.strip():
