@@ -722,7 +722,14 @@ WITH q AS (
     UNION ALL
     SELECT * FROM bitmapped
 ), shown AS (
-    SELECT CASE WHEN %(expand)s THEN r.id ELSE coalesce(r.copy_of, r.id) END AS id,
+    -- a matching copy stands for its original only where the original matches as well (query
+    -- and filters): `lavrov -kyodo` must not show Kyodo's report because its copies match
+    SELECT CASE WHEN %(expand)s OR r.copy_of IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM articles o
+                    WHERE o.id = r.copy_of
+                      AND archive_match(o.search, o.language, o.outlet, coalesce(o.published_at, o.fetched_at),
+                                        %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s))
+                THEN r.id ELSE r.copy_of END AS id,
            max(CASE WHEN %(by_date)s THEN 0  -- no ranking for date order
                     WHEN r.search_cjk IS NOT NULL THEN ts_rank_cd(r.search_cjk, q.cjk, 32)
                     ELSE ts_rank_cd(r.search, CASE WHEN r.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32)
@@ -824,7 +831,13 @@ SELECT (SELECT coalesce(a.published_at, a.fetched_at) FROM articles a
 -- matching_originals --
 -- every result of a query, an original standing for its matching copies, in search_page's date order
 SELECT o.id
-FROM (SELECT DISTINCT coalesce(a.copy_of, a.id) AS id
+FROM (SELECT DISTINCT CASE WHEN a.copy_of IS NOT NULL AND EXISTS (  -- as search_page folds
+                               SELECT 1 FROM articles c
+                               WHERE c.id = a.copy_of
+                                 AND archive_match(c.search, c.language, c.outlet, coalesce(c.published_at, c.fetched_at),
+                                                   %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s,
+                                                   %(until)s))
+                           THEN a.copy_of ELSE a.id END AS id
       FROM articles a
       WHERE archive_match(a.search, a.language, a.outlet, coalesce(a.published_at, a.fetched_at),
                           %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s)) m

@@ -68,6 +68,16 @@ def test_copies_fold_under_their_original_or_expand(conn) -> None:
     assert folded[0].total == len(folded) and expanded[0].total == len(expanded)
 
 
+def test_a_folded_result_matches_the_query_itself(conn) -> None:
+    """A copy stands for its original only where the original matches too: Kyodo's report says
+    "Kyodo", its republications do not, and the outlet filter is the copies' outlet."""
+    hits = archive.search(conn, Filters("lavrov -kyodo"), limit=100)
+    assert "demo-kyodo" not in {h.outlet for h in hits}
+    assert {"demo-japantoday", "demo-japantimes"} <= {h.outlet for h in hits}
+    assert outlets_of(conn, "Lavrov", outlet="demo-japantoday") == {"demo-japantoday"}
+    assert outlets_of(conn, "Lavrov") >= {"demo-kyodo"} and "demo-japantoday" not in outlets_of(conn, "Lavrov")
+
+
 def test_stories_group_the_two_agencies(conn) -> None:
     found = archive.stories(conn, Filters("Lavrov"))
     lavrov = next(s for s in found if s.reports == 2)
