@@ -723,13 +723,16 @@ WITH q AS (
     SELECT * FROM bitmapped
 ), shown AS (
     -- a matching copy stands for its original only where the original matches as well (query
-    -- and filters): `lavrov -kyodo` must not show Kyodo's report because its copies match
-    SELECT CASE WHEN %(expand)s OR r.copy_of IS NULL OR NOT EXISTS (
+    -- and filters): `lavrov -kyodo` must not show Kyodo's report because its copies match. An
+    -- original in the pool matches; one outside it is asked (older than the pool, or no match).
+    SELECT CASE WHEN %(expand)s OR r.copy_of IS NULL THEN r.id
+                WHEN r.copy_of IN (SELECT id FROM pool) THEN r.copy_of
+                WHEN EXISTS (
                     SELECT 1 FROM articles o
                     WHERE o.id = r.copy_of
                       AND archive_match(o.search, o.language, o.outlet, coalesce(o.published_at, o.fetched_at),
                                         %(query)s, %(cjk)s::tsquery, %(outlet)s, %(language)s, %(since)s, %(until)s))
-                THEN r.id ELSE r.copy_of END AS id,
+                THEN r.copy_of ELSE r.id END AS id,
            max(CASE WHEN %(by_date)s THEN 0  -- no ranking for date order
                     WHEN r.search_cjk IS NOT NULL THEN ts_rank_cd(r.search_cjk, q.cjk, 32)
                     ELSE ts_rank_cd(r.search, CASE WHEN r.language LIKE 'en%%' THEN q.en ELSE q.simple END, 32)
