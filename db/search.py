@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
+from rapidfuzz import fuzz
 
 from db import bigrams
 from db.articles import ArticleRow, CopyRow, copies_of
@@ -37,6 +38,8 @@ SORTS = ("relevance", "date")
 # 29 / 34 ms (1,000,000 English articles: p50 112 against 80 ms). Recency weighs on the score
 # anyway, and 500 matches reach back ten days for a term in 50 articles a day.
 RANK_POOL = 500
+# rapidfuzz partial ratio of a description to a text's opening past which it is the same words
+DESCRIPTION_REPEATED = 90
 # The pool comes from the GIN index, sorted by date. Asked for the days of a window of the newest
 # articles (archive_window, migration 0011), the index steps through the window's postings and
 # tests each against the whole tsquery, days included; asked for every match, it returns each,
@@ -194,6 +197,16 @@ class Article(ArticleRow):
     def story_key(self) -> int:
         """The key its story is found by: story_id, else its original's id (or its own)."""
         return self.story_id or self.copy_of or self.id
+
+    @property
+    def description_shown(self) -> str | None:
+        """The description, unless the text opens with it (a standfirst or a first paragraph
+        the page also gives as its description): shown once, not twice."""
+        if not self.description:
+            return None
+        summary = " ".join(self.description.split()).rstrip(".…").strip()
+        opening = " ".join((self.text or "")[: len(summary) * 2 + 40].split())
+        return None if fuzz.partial_ratio(summary, opening) >= DESCRIPTION_REPEATED else self.description
 
     def as_record(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__} | {

@@ -103,8 +103,8 @@ def show_article(conn: psycopg.Connection, article_id: int) -> str:
         lines += ["", f"Story {found.story_key}: {len(story)} reports"]
         lines += [f"  #{a.id} {a.outlet:<20} {a.title}" + ("  (this one)" if a.id == found.id else "")
                   for a in story]
-    if found.description:
-        lines += ["", found.description]
+    if found.description_shown:
+        lines += ["", found.description_shown]
     lines += ["", found.text, ""]
     return "\n".join(lines)
 

@@ -496,6 +496,14 @@ def test_show_prints_metadata_copies_and_story(env) -> None:
     assert missing.returncode == 1 and missing.stderr.strip() == "Error: no article #999999"
 
 
+def test_show_prints_a_description_the_text_opens_with_once(env) -> None:
+    """The Diplomat's dek is its description and the standfirst that opens its text."""
+    diplomat = next(h for h in json.loads(wirewatch("search", "Lavrov", "--format", "json", env=env).stdout)
+                    if h["outlet"] == "demo-diplomat")
+    shown = wirewatch("show", str(diplomat["id"]), env=env).stdout
+    assert shown.count("Russia and Japan agree on the need to improve ties, but major differences remain.") == 1
+
+
 def test_export_jsonl_csv_and_a_warc_that_imports_to_the_same_articles(env, tmp_path: Path, cli_env) -> None:
     jsonl = wirewatch("export", "Lavrov", env=env)
     records = [json.loads(line) for line in jsonl.stdout.splitlines()]
