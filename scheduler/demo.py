@@ -14,7 +14,7 @@ from scheduler.config import Config
 from scheduler.database import sync_outlets
 from scheduler.jobs import crawl_and_record
 from scheduler.outlets import parse_outlets
-from scheduler.render import render_rows
+from scheduler.render import fit, render_rows
 from scheduler.watch_cli import deliver_after_storing
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,9 @@ def _print_stories(stored) -> None:
         for article in members:
             date = article.published_at.strftime("%Y-%m-%d") if article.published_at else "????-??-??"
             wire = f" ({article.wire_service})" if article.wire_service else ""
-            click.echo(f"    #{article.id:<4} {date} {article.outlet:<17} {article.title[:64]}{wire}")
+            click.echo(f"    #{article.id:<4} {date} {article.outlet:<17} {fit(article.title, 64)}{wire}")
             for copy in (c for c in copies if c.copy_of == article.id):
-                click.echo(f"          also carried by {copy.outlet} as \"{copy.title[:50]}\" "
+                click.echo(f"          also carried by {copy.outlet} as \"{fit(copy.title, 50)}\" "
                            f"(similarity {copy.similarity or 0:.0f}) {copy.url}")
 
 

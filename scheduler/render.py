@@ -57,7 +57,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         widths[widest] -= 1
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
     for row in cells:
-        lines.append("  ".join(_pad(_fit(v, w), w) for v, w in zip(row, widths)).rstrip())
+        lines.append("  ".join(_pad(fit(v, w), w) for v, w in zip(row, widths)).rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +74,7 @@ def _pad(value: str, width: int) -> str:
     return value + " " * (width - screen_width(value))
 
 
-def _fit(value: str, width: int) -> str:
+def fit(value: str, width: int) -> str:
     """`value` cut to `width` columns on screen, an ellipsis last; escape sequences are kept whole,
     and a reset follows one left open by the cut."""
     if screen_width(value) <= width:

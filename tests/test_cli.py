@@ -102,6 +102,9 @@ def test_demo_then_search_then_clean(cli_env) -> None:
     assert f"Archive now holds {len(STORED)} demo articles, {copies} of them syndicated copies" in demo.stdout
     assert "wirewatch search Lavrov" in demo.stdout and 'psql "$(wirewatch db url)"' in demo.stdout
     assert "wirewatch search 北方領土" in demo.stdout
+    # a title cut to its column ends with an ellipsis, never mid-word with nothing to say so
+    cut = [line for line in demo.stdout.splitlines() if "territorial spat with" in line]
+    assert cut and all("…" in line for line in cut), cut
 
     found = wirewatch("search", "Lavrov", "--sort", "date", "--format", "json", env=cli_env)
     assert found.returncode == 0, found.stderr
