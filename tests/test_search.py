@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -372,6 +373,22 @@ def test_snippets_mark_the_matched_terms(conn) -> None:
     assert archive.matched_terms(hit.snippet) == ["Lavrov"]
     assert ("Lavrov", True) in archive.snippet_parts(hit.snippet)
     assert "\x02" not in archive.plain_snippet(hit.snippet) and "Lavrov" in archive.plain_snippet(hit.snippet)
+
+
+@pytest.mark.parametrize("query", ["territory", "sanctions", "北方領土", "ラブロフ"])
+def test_a_snippet_begins_at_a_word(conn, query: str) -> None:
+    """Not inside one ("sfer of territory", "アのラブロフ外相は"): after a space, a clause mark
+    (、。」) or at the text's start or the match itself."""
+    hits = archive.search(conn, Filters(query), expand=True, limit=50)
+    assert hits
+    for hit in hits:
+        snippet = archive.plain_snippet(hit.snippet).removeprefix("…").strip()
+        text = " ".join(unicodedata.normalize("NFKC", archive.article(conn, hit.id).text).split())
+        snippet = " ".join(snippet.split())
+        at = text.find(snippet[:12])
+        assert at >= 0, (snippet, hit.id)
+        assert at == 0 or text[at - 1].isspace() or text[at - 1] in "、。」）!?！？" or snippet.startswith(query), \
+            (text[max(0, at - 20):at + 20], hit.id)
 
 
 def test_snippets_look_near_a_phrase_then_the_longest_word_of_a_long_text(conn) -> None:
