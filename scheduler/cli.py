@@ -331,7 +331,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     if token is None and not _loopback(host):
         raise click.ClickException(f"serving on {host} needs api.token (WIREWATCH_API_TOKEN): "
                                    "the archive would be open to the network")
-    serve_forever(state.archive(), host=host, port=port, token=token)
+    serve_forever(state.archive(), host=host, port=port, token=token, base_url=state.config.api_base_url)
 
 
 @cli.command()

@@ -77,6 +77,7 @@ class Config:
     api_host: str = "127.0.0.1"  # `wirewatch serve`; another address requires api_token
     api_port: int = 8080
     api_token: Secret | None = None  # bearer token of the API and web UI
+    api_base_url: str | None = None  # public address of `wirewatch serve`, for absolute links in its feeds
     source: str = "defaults"
     watches: tuple = ()  # alerts.spec.WatchSpec from [[watch]] tables; synced to the database on start
 
@@ -200,6 +201,32 @@ def _days(v: Any) -> timedelta:
     return timedelta(days=days)
 
 
+# A bearer token is the whole of the API's access control: one short enough to guess is none.
+MIN_TOKEN_CHARS = 16
+
+
+def _token(v: Any) -> Secret:
+    s = _string(v)
+    if len(s) < MIN_TOKEN_CHARS:
+        raise ValueError(f"too short: at least {MIN_TOKEN_CHARS} characters (e.g. `openssl rand -hex 24`)")
+    return Secret(s)
+
+
+def _base_url(v: Any) -> str:
+    """The address people and feed readers reach `wirewatch serve` at: http(s), a host, no query."""
+    from urllib.parse import urlsplit
+
+    s = _string(v)
+    try:
+        parts = urlsplit(s)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        raise ValueError(f"expected an http:// or https:// URL, got {v!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"expected an http:// or https:// URL without query or fragment, got {v!r}")
+    return s.rstrip("/") + "/"
+
+
 def _dsn(v: Any) -> Secret:
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
@@ -214,7 +241,7 @@ def _dsn(v: Any) -> Secret:
     return Secret(s)
 
 
-_SECRET_KINDS = {"database_url": "postgresql:// URL", "api_token": "non-empty token"}
+_SECRET_KINDS = {"database_url": "postgresql:// URL", "api_token": f"token of at least {MIN_TOKEN_CHARS} characters"}
 
 SETTINGS: dict[str, tuple[str, Any]] = {
     "database.url": ("database_url", _dsn),
@@ -239,7 +266,8 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "metrics.address": ("metrics_address", _host),
     "api.host": ("api_host", _host),
     "api.port": ("api_port", _port),
-    "api.token": ("api_token", lambda v: Secret(_string(v))),
+    "api.token": ("api_token", _token),
+    "api.base_url": ("api_base_url", _base_url),
 }
 ENV_PREFIX = "WIREWATCH_"
 

@@ -12,16 +12,16 @@ import pytest
 import uvicorn
 
 from tests.test_cli import STORED
-from web.app import create_app
+from web.app import SECURITY_HEADERS, create_app
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-4b9e1f0a"
 
 
 @contextmanager
-def running(dsn: str, token: str | None = None):
+def running(dsn: str, token: str | None = None, base_url: str | None = None):
     """The app on uvicorn in a thread; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(dsn, token=token), host="127.0.0.1", port=0,
-                                          log_level="warning", lifespan="on"))
+    app = create_app(dsn, token=token, base_url=base_url)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -137,3 +137,63 @@ def test_search_latency(api) -> None:
     timings.sort()
     print(f"/api/search p50 {timings[20]:.1f} ms, p95 {timings[37]:.1f} ms")
     assert timings[37] < 500
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def feed_links(response: httpx.Response) -> list[str]:
+    """The links to this server: the feed's own (self, alternate) and each entry's page (via)."""
+    root = ET.fromstring(response.content)
+    return ([link.get("href") for link in root.findall(f"{ATOM}link")]
+            + [link.get("href") for link in root.iter(f"{ATOM}link") if link.get("rel") == "via"])
+
+
+def test_feed_links_never_follow_the_host_header(api, demo_archive) -> None:
+    hostile = api.get("/feeds/search.atom", params={"q": "Lavrov"}, headers={"Host": "evil.example"})
+    assert hostile.status_code == 200 and b"evil.example" not in hostile.content
+    links = feed_links(hostile)
+    assert "/feeds/search.atom?q=Lavrov" in links and "/?q=Lavrov" in links  # relative: the reader's own URL
+    assert all(h.startswith("/") for h in links), links
+    with running(demo_archive, base_url="https://news.example/ww/") as base, httpx.Client(base_url=base) as client:
+        configured = client.get("/feeds/search.atom", params={"q": "Lavrov"}, headers={"Host": "evil.example"})
+    links = feed_links(configured)
+    assert b"evil.example" not in configured.content
+    assert "https://news.example/ww/feeds/search.atom?q=Lavrov" in links
+    assert all(h.startswith("https://news.example/ww/") for h in links), links
+
+
+def test_every_response_carries_the_security_headers(api, demo_archive) -> None:
+    page = api.get("/", params={"q": "Lavrov"})
+    assert page.headers["content-type"].startswith("text/html")
+    for response in (page, api.get("/outlets"), api.get("/articles/999999"), api.get("/api/outlets"),
+                     api.get("/healthz")):
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers.get(name) == value, (response.url, name)
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "script-src" not in csp
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    with running(demo_archive, token=TOKEN) as base, httpx.Client(base_url=base) as client:
+        denied = client.get("/")
+    assert denied.status_code == 401 and denied.headers["x-frame-options"] == "DENY"
+
+
+def test_head_healthz_answers(api) -> None:
+    head = api.head("/healthz")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("token", ["x", "s3cret", "fifteen-chars-x"])
+def test_a_short_token_is_refused(demo_archive, token: str, cli_env) -> None:
+    import subprocess
+    import sys
+
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        create_app(demo_archive, token=token)
+    result = subprocess.run([sys.executable, "-m", "scheduler.cli", "serve", "--host", "0.0.0.0"],
+                            env=cli_env | {"WIREWATCH_API_TOKEN": token}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("Error: environment: WIREWATCH_API_TOKEN: expected a token of at least "
+                                     "16 characters, got <redacted>")  # the token itself never shown

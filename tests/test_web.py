@@ -121,3 +121,27 @@ def test_a_chart_slow_to_count_is_linked_not_waited_for(browser, dsn: str, monke
         assert dom(browser, url).xpath("//figure[@class='coverage']")  # counted once, kept while nothing arrives
         following = dom(browser, base + drawn.xpath("//a[@rel='next']/@href")[0])
         assert following.xpath("//figure[@class='coverage']") and "chart=all" in following.xpath("//a[@rel='next']/@href")[0]
+
+
+def csp_violations(url: str, tmp_path: Path) -> list[str]:
+    """Chromium's console lines about the Content-Security-Policy while it renders `url`."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "headless Chromium is needed: apt-get install -y chromium (.ci/run does)"
+    result = subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'csp-profile'}",
+                             "--enable-logging=stderr", "--v=0", "--dump-dom", url],
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0 and "<main" in result.stdout, result.stderr[-2000:]
+    return [line for line in result.stderr.splitlines() if "Content Security Policy" in line]
+
+
+def test_the_pages_work_under_their_content_security_policy(site: str, tmp_path: Path, monkeypatch) -> None:
+    from web.app import SECURITY_HEADERS
+
+    pages_to_check = [f"{site}/?q=Lavrov", f"{site}/outlets", f"{site}/articles/999999",
+                      f"{site}/?q=Lavrov&since=yesterday"]
+    for url in pages_to_check:
+        assert csp_violations(url, tmp_path) == [], url
+    # The check can fail: under a policy without the inline styles the same page is refused them.
+    monkeypatch.setitem(SECURITY_HEADERS, "Content-Security-Policy", "default-src 'none'")
+    refused = csp_violations(pages_to_check[0], tmp_path)
+    assert refused and any("style" in line for line in refused), refused

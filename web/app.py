@@ -5,34 +5,50 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException
 
 from web.chart import CountedCoverage
 from web.params import BadRequest
+from web.pool import connection, open_pool
+
+__all__ = ["connection", "create_app"]
 
 log = logging.getLogger(__name__)
 TOKEN_COOKIE = "wirewatch_token"
 OPEN_PATHS = ("/healthz",)
+MIN_TOKEN_CHARS = 16  # as scheduler/config.py's api.token
+# The pages are server-rendered with no script: none may run, nothing loads from elsewhere, no
+# other site may frame them. Styles are inline (base.html's <style>, a few style attributes, the
+# chart's colours). no-referrer: a page opened with ?token= must not hand it to the outlets it links to.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def create_app(dsn: str, *, token: str | None = None, pool_size: int = 4) -> FastAPI:
-    """The app over the archive at `dsn`. With `token`, every request but /healthz must carry it."""
+def create_app(dsn: str, *, token: str | None = None, base_url: str | None = None, pool_size: int = 4) -> FastAPI:
+    """The app over the archive at `dsn`. With `token`, every request but /healthz must carry it.
+    `base_url` (api.base_url) is the public address absolute links use; without it feeds link
+    relatively: the request's Host header is the client's to choose, never put in a link."""
     from web import api, pages
+
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"the API token must have at least {MIN_TOKEN_CHARS} characters")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, check=ConnectionPool.check_connection,
-                              kwargs={"autocommit": True}, open=True)
+        pool, reachability = open_pool(dsn, pool_size)
         pool.wait(timeout=30)  # a bad DSN fails at start, not at the first request
-        app.state.pool = pool
+        app.state.pool, app.state.reachability = pool, reachability
         app.state.counted_coverage = CountedCoverage()
         try:
             yield
@@ -43,6 +59,7 @@ def create_app(dsn: str, *, token: str | None = None, pool_size: int = 4) -> Fas
                   docs_url=None, redoc_url=None,
                   description="Search the wirewatch archive: articles, syndicated copies, stories, outlets, "
                               "watches. Errors are JSON {\"error\": message} with a 4xx status.")
+    app.state.base_url = base_url or "/"
 
     @app.middleware("http")
     async def require_token(request: Request, call_next):
@@ -56,6 +73,13 @@ def create_app(dsn: str, *, token: str | None = None, pool_size: int = 4) -> Fas
         if request.query_params.get("token") and request.cookies.get(TOKEN_COOKIE) != given:
             # a browser opened a link with ?token=: remember it for the pages it visits next
             response.set_cookie(TOKEN_COOKIE, given, httponly=True, samesite="strict")
+        return response
+
+    @app.middleware("http")  # added last, so outermost: on the token's 401 and every error page too
+    async def security_headers(request: Request, call_next):
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     @app.exception_handler(BadRequest)
@@ -94,9 +118,3 @@ def _error(request: Request, status: int, message: str) -> Response:
     from web.pages import error_page
 
     return error_page(request, status, message)
-
-
-def connection(request: Request) -> Iterator[psycopg.Connection]:
-    """FastAPI dependency: a pooled connection for one request."""
-    with request.app.state.pool.connection() as conn:
-        yield conn
