@@ -64,7 +64,10 @@ def _save(conn: psycopg.Connection, spec: WatchSpec, *, create: bool) -> int:
 
 def sync_config_watches(conn: psycopg.Connection, specs: tuple[WatchSpec, ...], source: str) -> None:
     """Make the database's config-defined watches those of the file; one transaction, so a bad
-    watch in the file changes nothing. A CLI watch of the same name becomes the file's."""
+    watch in the file changes nothing. A CLI watch of the same name becomes the file's. A config
+    watch the file no longer defines is deleted only if it never raised an alert: a file that lacks
+    it may be the wrong file, and its alerts are history no sync should take; one with alerts is
+    kept as a command-line watch, for `wirewatch watch remove`."""
     try:
         with conn.transaction():
             for spec in specs:
@@ -74,8 +77,14 @@ def sync_config_watches(conn: psycopg.Connection, specs: tuple[WatchSpec, ...], 
                 watch_id = (watch_rows.update_watch(conn, fields) or watch_rows.insert_watch(conn, fields)
                             or watch_rows.update_watch(conn, fields))
                 watch_rows.set_channels(conn, watch_id, [(c.reveal(), c.masked) for c in spec.channels])
-            removed = watch_rows.delete_config_watches_except(conn, [s.name for s in specs])
+            released = watch_rows.release_config_watches_except(conn, [s.name for s in specs])
     except WatchError as exc:
         raise WatchError(f"{source}: {exc}") from None
-    for name in removed:
-        log.info("watch %s removed: no longer in %s", name, source, extra={"event": "watch_removed", "watch": name})
+    for name, alerts in released:
+        if alerts == 0:
+            log.info("watch %s removed: no longer in %s (it had no alerts)", name, source,
+                     extra={"event": "watch_removed", "watch": name})
+        else:
+            log.warning("watch %s is no longer in %s but has %d alerts: kept as a command-line watch "
+                        "(`wirewatch watch remove %s` deletes it and its alerts)", name, source, alerts, name,
+                        extra={"event": "watch_kept", "watch": name})

@@ -306,9 +306,24 @@ RETURNING id
 -- remove a watch with its channels, alerts and deliveries
 DELETE FROM watches WHERE name = %(name)s RETURNING source
 
--- delete_config_watches_except --
--- remove watches the config file no longer defines
-DELETE FROM watches WHERE source = 'config' AND NOT (name = ANY(%(names)s)) RETURNING name
+-- release_config_watches_except --
+-- config watches the file no longer defines: deleted when they never raised an alert; one with
+-- alerts becomes a command-line watch (only `watch remove` deletes its alerts). Both parts read
+-- one snapshot, so each watch is in exactly one of them.
+WITH orphans AS (
+    SELECT w.id, w.name, (SELECT count(*) FROM alerts al WHERE al.watch_id = w.id) AS alerts
+    FROM watches w
+    WHERE w.source = 'config' AND NOT (w.name = ANY(%(names)s))
+), deleted AS (
+    DELETE FROM watches w USING orphans o WHERE w.id = o.id AND o.alerts = 0 RETURNING w.name
+), kept AS (
+    UPDATE watches w SET source = 'cli', updated_at = now() FROM orphans o
+    WHERE w.id = o.id AND o.alerts > 0 RETURNING w.name, o.alerts
+)
+SELECT name, 0::bigint AS alerts FROM deleted
+UNION ALL
+SELECT name, alerts FROM kept
+ORDER BY name
 
 -- list_watches --
 -- every watch (or one by name) with its masked channels and alert count; never the channel URLs

@@ -109,8 +109,10 @@ def delete_watch(conn: psycopg.Connection, name: str) -> str | None:
     return row[0] if row else None
 
 
-def delete_config_watches_except(conn: psycopg.Connection, names: list[str]) -> list[str]:
-    return [r[0] for r in conn.execute(QUERIES["delete_config_watches_except"], {"names": names})]
+def release_config_watches_except(conn: psycopg.Connection, names: list[str]) -> list[tuple[str, int]]:
+    """(name, alerts) of each config watch not in `names`: deleted when alerts is 0, else kept as a
+    command-line watch."""
+    return [(r[0], r[1]) for r in conn.execute(QUERIES["release_config_watches_except"], {"names": names})]
 
 
 def set_channels(conn: psycopg.Connection, watch_id: int, channels: list[tuple[str, str]]) -> None:

@@ -34,10 +34,14 @@ class State:
         except OutletsError as exc:
             raise click.ClickException(str(exc)) from None
 
-    def archive(self) -> str:
+    def archive(self, *, sync: bool = False) -> str:
+        """The DSN, migrated. Only with `sync` (run, demo, import: the commands that store articles
+        and raise alerts) are the config file's watches written: a read command run with another
+        config file must change nothing."""
         try:
             dsn = open_archive(self.config)
-            sync_watches(dsn, self.config)
+            if sync:
+                sync_watches(dsn, self.config)
             return dsn
         except DatabaseUnavailable as exc:
             raise click.ClickException(str(exc)) from None
@@ -140,7 +144,7 @@ def run(state: State, once: bool, only: tuple[str, ...]) -> None:
     from scheduler.daemon import run_daemon, run_once
 
     outlets = _select(state.outlets(), only)
-    dsn = state.archive()
+    dsn = state.archive(sync=True)
     with connect(dsn) as conn:
         sync_outlets(conn, outlets)
     if once:
@@ -170,7 +174,7 @@ def demo(state: State, clean: bool, serve: bool) -> None:
     """
     from scheduler.demo import clean_demo, run_demo
 
-    dsn = state.archive()
+    dsn = state.archive(sync=True)
     if clean:
         removed = clean_demo(dsn)
         click.echo(f"Removed {len(removed)} demo outlets and their articles.")
@@ -195,7 +199,7 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
     if url is not None and (len(paths) != 1 or paths[0].name.endswith((".warc", ".warc.gz"))):
         raise click.UsageError("--url applies to a single HTML file")
     outlets = state.outlets()
-    dsn = state.archive()
+    dsn = state.archive(sync=True)
     with connect(dsn) as conn:
         sync_outlets(conn, outlets)
         summary = import_files(conn, list(paths), outlets, url=url, dedupe_window=state.config.dedupe_window,

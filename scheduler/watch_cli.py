@@ -25,7 +25,8 @@ STATUSES = ("pending", "sending", "sent", "failed")
 
 
 def sync_watches(dsn: str, config) -> None:
-    """Make the database's config-file watches those of `config` (every command that opens the archive)."""
+    """Make the database's config-file watches those of `config` (run, demo, import, `watch sync`;
+    alerts.store.sync_config_watches says what happens to one the file no longer defines)."""
     with connect(dsn) as conn:
         try:
             sync_config_watches(conn, config.watches, config.source)
@@ -141,6 +142,21 @@ def watch_remove(state, name: str) -> None:
         with conn.transaction():
             watch_rows.delete_watch(conn, name)
     click.echo(f"Removed watch {name}.")
+
+
+@watch_group.command("sync")
+@click.pass_obj
+@_errors
+def watch_sync(state) -> None:
+    """Write the config file's watches to the database now (`wirewatch run` does this on start).
+
+    A watch the file no longer defines is deleted if it raised no alert; one with alerts is kept
+    as a command-line watch, which `wirewatch watch remove` deletes.
+
+    Example: wirewatch --config wirewatch.toml watch sync
+    """
+    state.archive(sync=True)
+    click.echo(f"{len(state.config.watches)} watches from {state.config.source} synced.", err=True)
 
 
 @watch_group.command("list")

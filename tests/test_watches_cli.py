@@ -87,7 +87,15 @@ def test_config_file_watches_import_delivery_test_feed_and_alerts(cli_env, webho
     sent = wirewatch("alerts", "send", env=cli_env)
     assert sent.returncode == 0 and sent.stdout.strip() == "Alerts: no alert was due."
 
-    (home / "wirewatch.toml").write_text("", encoding="utf-8")
+    (home / "wirewatch.toml").write_text("", encoding="utf-8")  # a read command changes nothing ...
+    assert {w["name"] for w in json.loads(wirewatch("watch", "list", "--format", "json", env=cli_env).stdout)} == {
+        "kuril", "budget"}
+    synced = wirewatch("watch", "sync", env=cli_env)  # ... a sync deletes only the watch without alerts
+    assert synced.returncode == 0 and "watch budget removed" in synced.stderr, synced.stderr
+    assert "watch kuril is no longer in" in synced.stderr and "has 1 alerts: kept" in synced.stderr
+    [kept] = json.loads(wirewatch("watch", "list", "--format", "json", env=cli_env).stdout)
+    assert kept["name"] == "kuril" and kept["source"] == "cli" and kept["alerts"] == 1
+    assert wirewatch("watch", "remove", "kuril", env=cli_env).returncode == 0
     assert json.loads(wirewatch("watch", "list", "--format", "json", env=cli_env).stdout) == []
 
 
@@ -95,7 +103,8 @@ def test_a_config_watch_with_an_empty_query_stops_the_command(cli_env, home: Pat
     home.mkdir(parents=True)
     (home / "wirewatch.toml").write_text(
         '[[watch]]\nname = "x"\nquery = "the"\nchannels = ["json://127.0.0.1:1/hook"]\n', encoding="utf-8")
-    result = wirewatch("watch", "list", env=cli_env)
+    assert wirewatch("watch", "list", env=cli_env).returncode == 0  # a read command does not sync
+    result = wirewatch("watch", "sync", env=cli_env)
     assert result.returncode == 1
     assert result.stderr.startswith(f"Error: {home / 'wirewatch.toml'}: watch 'x': query: 'the' has no searchable word")
 
