@@ -66,6 +66,13 @@ class Config:
     robots_ttl: float = 24 * 3600.0  # seconds a site's robots.txt is reused by every crawl (crawler.robots)
     # CIDR networks the crawler may reach although not public (crawler.safety); none by default.
     allowed_networks: tuple[str, ...] = ()
+    # What one outlet's crawl may discover, newest first past a cap (crawler.spiders.base.DiscoveryLimits).
+    max_sitemap_children: int = 50
+    max_sitemap_depth: int = 2
+    max_sitemap_fetches: int = 100
+    max_sitemap_urls: int = 1000
+    max_feed_items: int = 500
+    max_article_requests: int = 2000
     dedupe_window: timedelta = timedelta(days=3)
     log_level: str = "INFO"
     log_format: str = "text"
@@ -256,6 +263,12 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "crawl.obey_robots": ("obey_robots", _bool),
     "crawl.robots_ttl": ("robots_ttl", _positive_float),
     "crawl.allowed_networks": ("allowed_networks", _networks),
+    "crawl.max_sitemap_children": ("max_sitemap_children", _positive_int),
+    "crawl.max_sitemap_depth": ("max_sitemap_depth", _positive_int),
+    "crawl.max_sitemap_fetches": ("max_sitemap_fetches", _positive_int),
+    "crawl.max_sitemap_urls": ("max_sitemap_urls", _positive_int),
+    "crawl.max_feed_items": ("max_feed_items", _positive_int),
+    "crawl.max_article_requests": ("max_article_requests", _positive_int),
     "dedupe.window_days": ("dedupe_window", _days),
     "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "log.format": ("log_format", _choice("text", "json")),

@@ -39,6 +39,12 @@ def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
         robots_ttl=config.robots_ttl,
         allowed_networks=config.allowed_networks,
         dedupe_window=config.dedupe_window,
+        max_sitemap_children=config.max_sitemap_children,
+        max_sitemap_depth=config.max_sitemap_depth,
+        max_sitemap_fetches=config.max_sitemap_fetches,
+        max_sitemap_urls=config.max_sitemap_urls,
+        max_feed_items=config.max_feed_items,
+        max_article_requests=config.max_article_requests,
     )
     return replace(options, **overrides)
 

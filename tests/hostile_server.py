@@ -3,7 +3,8 @@
 Good articles live at /good/N. Every other route is one fault: bombs, drips, hangs, dropped
 and truncated connections, redirect loops, Retry-After, 5xx, bad encodings, bad feeds and
 sitemaps. Bomb bodies are generated when the server starts (nothing large is committed) and
-served from memory. `requests` records (path, monotonic time) of every request as it arrives;
+served from memory, as are the enormous but valid sources (a sitemap index fanning out
+3,000 x 3,000, a gzip sitemap of 500,000 URLs, a feed of 130,000 items). `requests` records (path, monotonic time) of every request as it arrives;
 `sent` records how many body bytes a route managed to send before the client hung up.
 """
 
@@ -13,7 +14,8 @@ import gzip
 import threading
 import time
 import zlib
-from email.utils import formatdate
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -99,6 +101,42 @@ def urlset(base: str, links: list[str], prolog: str = "", loc_suffix: str = "") 
             f"{urls}</urlset>").encode()
 
 
+# Issue 19, items 4-6: sources that are valid but enormous. Dates go up with the number, and every
+# document lists its entries oldest first, so keeping "the newest" is not keeping "the first".
+EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def stamp(n: int, unit: timedelta = timedelta(minutes=1)) -> str:
+    return (EPOCH + n * unit).isoformat(timespec="seconds")
+
+
+def dated_index(base: str, links: list[tuple[str, int]]) -> bytes:
+    """A sitemap index of (path, n) children, child n last modified `stamp(n)`."""
+    sitemaps = "".join(f"<sitemap><loc>{base}{link}</loc><lastmod>{stamp(n)}</lastmod></sitemap>" for link, n in links)
+    return ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{sitemaps}</sitemapindex>").encode()
+
+
+def huge_sitemap(base: str, n: int, step: int = 1) -> bytes:
+    """A gzip urlset of n links /gone/K (404s), K last modified `stamp(K, step s)`, written in chunks."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [compressor.compress(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')]
+    for start in range(0, n, 10_000):
+        out.append(compressor.compress("".join(
+            f"<url><loc>{base}/gone/{k}</loc><lastmod>{stamp(k, timedelta(seconds=step))}</lastmod></url>"
+            for k in range(start, min(n, start + 10_000))).encode()))
+    out.append(compressor.compress(b"</urlset>"))
+    return b"".join(out) + compressor.flush()
+
+
+def big_feed(base: str, n: int, path: str = "gone") -> bytes:
+    """An RSS feed of n items linking /PATH/feed-K, item K published `stamp(K)`, oldest first."""
+    items = "".join(f"<item><link>{base}/{path}/feed-{k}</link>"
+                    f"<pubDate>{format_datetime(EPOCH + timedelta(minutes=k))}</pubDate></item>" for k in range(n))
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title><link>{base}/</link>'
+            f"{items}</channel></rss>").encode()
+
+
 class HostileServer:
     def __init__(self) -> None:
         self.requests: list[tuple[str, float]] = []
@@ -107,6 +145,9 @@ class HostileServer:
         self.feed_links: list[str] = []      # what /feed.xml lists
         self.sitemap_links: list[str] = []   # what /sitemap.xml lists
         self.redirect_target = ""            # where /redirect-out sends the client
+        self.fanout_width = 3000             # children of each index under /fanout/
+        self.slow_seconds = 0.02             # how long /slow/N takes to answer 404
+        self._generated: dict[str, bytes] = {}  # big documents, built on first request
         self.bombs = {kind: _compress_zeros(kind, BOMB_BYTES) for kind in ("gzip", "deflate", "br")}
         self.sitemap_bomb = _compress_zeros("gzip", 64 * MIB)
         self._lock = threading.Lock()
@@ -197,6 +238,8 @@ class HostileServer:
             return self.send(h, 200, urlset(self.base, self.sitemap_links), "application/xml")
         if head == "good":
             return self.send(h, 200, article_html(int(parts[1])))
+        if head in ("fanout", "huge", "bigfeed", "steady", "slow"):
+            return self.enormous(h, parts, query)
         if head == "feeds":
             return self.bad_document(h, parts[1], rss, "rss", "application/rss+xml")
         if head == "sitemaps":
@@ -268,6 +311,34 @@ class HostileServer:
         if head == "empty":
             return self.send(h, 200, b"")
         return self.send(h, 404, b"not found", "text/plain")
+
+    def enormous(self, h: BaseHTTPRequestHandler, parts: list[str], query: dict[str, list[str]]) -> None:
+        """/fanout/index.xml -> /fanout/i/N.xml -> /fanout/s/N-M.xml (empty urlsets), each index
+        `fanout_width` wide; /huge/sitemap.xml.gz?n=N&step=S (URL K dated S*K seconds after EPOCH); /bigfeed/feed.xml?n=N (links /gone/feed-K, 404s);
+        /steady/feed.xml?n=N (links /slow/feed-K, which answer 404 after `slow_seconds`)."""
+        head, n, step = parts[0], int(query.get("n", ["0"])[0]), int(query.get("step", ["1"])[0])
+        width = self.fanout_width
+        if head == "fanout" and parts[1] == "index.xml":
+            return self.send(h, 200, dated_index(self.base, [(f"/fanout/i/{i}.xml", i) for i in range(width)]),
+                             "application/xml")
+        if head == "fanout" and parts[1] == "i":
+            i = int(parts[2].split(".")[0])
+            return self.send(h, 200, dated_index(self.base, [(f"/fanout/s/{i}-{j}.xml", i * width + j)
+                                                             for j in range(width)]), "application/xml")
+        if head == "fanout":
+            return self.send(h, 200, urlset("", []), "application/xml")
+        if head == "slow":
+            time.sleep(self.slow_seconds)
+            return self.send(h, 404, b"not found", "text/plain")
+        key = f"{head}?{n}" + (f"&{step}" if step != 1 else "")
+        with self._lock:
+            if key not in self._generated:
+                self._generated[key] = (huge_sitemap(self.base, n, step) if head == "huge"
+                                        else big_feed(self.base, n, "slow" if head == "steady" else "gone"))
+        body = self._generated[key]
+        if head == "huge":
+            return self.send(h, 200, body, "application/x-gzip")
+        return self.send(h, 200, body, "application/rss+xml")
 
     def bad_links(self, h: BaseHTTPRequestHandler, name: str) -> None:
         """/bad-links/feed.xml, sitemap.xml, index.xml (-> child.xml), section.html."""
