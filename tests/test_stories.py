@@ -39,6 +39,9 @@ ARTICLES = {f"{a['site']}:{a['path']}": a for a in manifest_articles() if not a.
     ("Alexander Zemlianichenko/Pool via REUTERS\n\nBody of a Jiji story written by Jiji.", (), None),
     ("A story about Reuters and AFP journalists covering the summit.\n\nIt ends here.", (), None),
     ("Body of the story.", ("Vladimir Isachenkov",), None),
+    # a photo credit is no wire copy (issue 20: The Diplomat's 2019 article is AP's by its byline)
+    ("Body of the story.\n\nCredit: AP Photo/Alexander Zemlianichenko", (), None),
+    ("Body of the story.\n\nAP Photo/Eugene Hoshiko", (), None),
 ])
 def test_detect_wire(text: str, authors: tuple[str, ...], wire: str | None) -> None:
     assert detect_wire(text, authors) == wire
