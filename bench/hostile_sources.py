@@ -110,8 +110,9 @@ def main() -> None:
 
         # 5. Big sitemap.
         path = f"/huge/sitemap.xml.gz?n={args.urls}"
+        server.generate("huge", args.urls)
         case = run_case(dsn, outlet("bigsitemap", base, sitemaps=(base + path,)), args.limit)
-        size = len(server._generated[f"huge?{args.urls}"])
+        size = len(server.generate("huge", args.urls))
         [asked] = arrivals(server, "/huge/", case["started"]) or [float("nan")]
         articles = arrivals(server, "/gone/", case["started"])
         first = f"{articles[0] - asked:.1f} s" if articles else "never"
@@ -121,10 +122,11 @@ def main() -> None:
 
         # 6. Big feed beside a steady outlet.
         big, steady = f"{base}/bigfeed/feed.xml?n={args.items}", f"{base}/steady/feed.xml?n=300"
+        server.generate("bigfeed", args.items), server.generate("steady", 300)
         toml = outlet("bigfeed", base, feeds=(big,)) + outlet("steady", base, feeds=(steady,))
         # The big feed is larger than the default 10 MiB page cap: raised so that it is parsed.
         case = run_case(dsn, toml, args.limit, max_page_bytes=32 * 2**20, per_domain_concurrency=8, concurrency=32)
-        size = len(server._generated[f"bigfeed?{args.items}"])
+        size = len(server.generate("bigfeed", args.items))
         steady_times = arrivals(server, "/steady/", case["started"]) + arrivals(server, "/slow/", case["started"])
         steady_times.sort()
         gaps = [b - a for a, b in zip(steady_times, steady_times[1:])]

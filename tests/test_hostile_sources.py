@@ -56,6 +56,7 @@ def capped(template_db: str, tmp_path_factory):
     """One crawl of three outlets, under small caps: the fan-out index, the big sitemap, the big feed."""
     with HostileServer() as server:
         server.fanout_width = WIDTH
+        server.generate("huge", URLS, STEP), server.generate("bigfeed", FEED_ITEMS)
         base = server.base
         toml = (outlet("fanout", sitemaps=(f"{base}/fanout/index.xml",))
                 + outlet("bigsitemap", sitemaps=(f"{base}/huge/sitemap.xml.gz?n={URLS}&step={STEP}",),
@@ -125,6 +126,7 @@ STEADY = 200
 def side_by_side(template_db: str, tmp_path_factory):
     with HostileServer() as server:
         server.slow_seconds = 0.05
+        server.generate("bigfeed", BIG_FEED), server.generate("steady", STEADY)
         base = server.base
         toml = (outlet("bigfeed", feeds=(f"{base}/bigfeed/feed.xml?n={BIG_FEED}",))
                 + outlet("steady", feeds=(f"{base}/steady/feed.xml?n={STEADY}",)))
