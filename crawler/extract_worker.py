@@ -30,6 +30,7 @@ from crawler.outlet import ExtractionRules
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
+D = TypeVar("D")
 Request = tuple  # extract_article's arguments: (html, url, rules, content_type)
 
 # A worker imports crawler.extract (~1 s) and warms it up before its first page is timed.
@@ -58,24 +59,33 @@ class TimedExtractor:
 
     def __call__(self, html: str | bytes, url: str | None = None, rules: ExtractionRules | None = None,
                  content_type: str | None = None) -> Article | Skipped:
+        return self.extract_deriving(None, html, url, rules, content_type)[0]
+
+    def extract_deriving(self, derive: Callable[[Article], D] | None, html: str | bytes, url: str | None = None,
+                         rules: ExtractionRules | None = None,
+                         content_type: str | None = None) -> tuple[Article | Skipped, D | None]:
+        """`self(html, ...)` and `derive(article)` of the Article it gives, computed by the worker
+        within the page's cap (a module-level function: it travels by name); None for a Skipped."""
         worker = getattr(self._local, "worker", None)
         if worker is None or not worker.alive():
             worker = self._local.worker = self._start()
-        outcome = worker.extract((html, url, rules, content_type), self.timeout)
+        outcome, derived = worker.extract((html, url, rules, content_type), self.timeout, derive)
         if isinstance(outcome, ExtractionFailed):
             self._discard(worker)
             self._local.worker = None
-        return outcome
+        return outcome, derived
 
     def extract_ahead(self, requests: Iterable[tuple[K, Request]], workers: int,
-                      compress: Callable[[bytes], bytes] | None = None) -> ExtractedAhead[K]:
-        """(key, result, compressed) for each (key, (html, url, rules, content_type)) of `requests`, in
-        their order, extracted by up to `workers` processes at once: while the caller handles one
-        result, the next pages are being extracted. Each page has the whole time cap, counted from
-        when its worker (idle until then) receives it. At most `workers` requests are read ahead.
-        `compressed` is `compress(html)`, done by the worker within the page's cap, for a page that
-        gave an Article (a module-level function: it travels by name); None otherwise."""
-        return ExtractedAhead(self, requests, max(1, workers), compress)
+                      compress: Callable[[bytes], bytes] | None = None,
+                      derive: Callable[[Article], D] | None = None) -> ExtractedAhead[K, D]:
+        """(key, result, compressed, derived) for each (key, (html, url, rules, content_type)) of
+        `requests`, in their order, extracted by up to `workers` processes at once: while the caller
+        handles one result, the next pages are being extracted. Each page has the whole time cap,
+        counted from when its worker (idle until then) receives it. At most `workers` requests are
+        read ahead. For a page that gave an Article, the worker also computes, within the page's cap,
+        `compressed` = `compress(html)` and `derived` = `derive(article)` (module-level functions:
+        they travel by name); each is None otherwise, or without its function."""
+        return ExtractedAhead(self, requests, max(1, workers), compress, derive)
 
     def _start(self) -> _Worker:
         with self._lock:
@@ -102,34 +112,36 @@ class TimedExtractor:
             worker.stop()
 
 
-class ExtractedAhead(Generic[K]):
+class ExtractedAhead(Generic[K, D]):
     """The iterator of TimedExtractor.extract_ahead; `close()` (or exhaustion) stops its workers."""
 
     def __init__(self, extractor: TimedExtractor, requests: Iterable[tuple[K, Request]], workers: int,
-                 compress: Callable[[bytes], bytes] | None) -> None:
+                 compress: Callable[[bytes], bytes] | None, derive: Callable[[Article], D] | None) -> None:
         self._extractor = extractor
         self._compress = compress
+        self._derive = derive
         self._source = iter(requests)
         self._exhausted = False
         self._idle: list[_Worker] = [extractor._start() for _ in range(workers)]
         self._pending: deque[list] = deque()  # [key, request, worker or None], in input order
 
-    def __iter__(self) -> ExtractedAhead[K]:
+    def __iter__(self) -> ExtractedAhead[K, D]:
         return self
 
-    def __next__(self) -> tuple[K, Article | Skipped, bytes | None]:
+    def __next__(self) -> tuple[K, Article | Skipped, bytes | None, D | None]:
         try:
             self._dispatch(block=True)
             if not self._pending:
                 raise StopIteration
             key, request, worker = self._pending.popleft()
-            outcome, compressed = (request, None) if isinstance(request, ExtractionFailed) else worker.receive()
+            outcome, compressed, derived = ((request, None, None) if isinstance(request, ExtractionFailed)
+                                            else worker.receive())
             if isinstance(outcome, ExtractionFailed):
                 self._extractor._discard(worker)
                 worker = self._extractor._start()
             self._idle.append(worker)
             self._dispatch(block=False)  # the next page starts before the caller handles this one
-            return key, outcome, compressed
+            return key, outcome, compressed, derived
         except BaseException:
             self.close()
             raise
@@ -167,7 +179,7 @@ class ExtractedAhead(Generic[K]):
                 return
             idle.remove(worker)
             entry[2] = worker
-            failed = worker.send(entry[1], self._extractor.timeout, self._compress)
+            failed = worker.send(entry[1], self._extractor.timeout, self._compress, self._derive)
             if failed is not None:  # died before the page reached it
                 entry[1] = failed
 
@@ -218,35 +230,39 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def extract(self, request: tuple, timeout: float) -> Article | Skipped:
-        return outcome if (outcome := self.send(request, timeout)) is not None else self.receive()[0]
+    def extract(self, request: tuple, timeout: float, derive: Callable | None = None) -> tuple[Article | Skipped, object]:
+        if (failed := self.send(request, timeout, derive=derive)) is not None:
+            return failed, None
+        outcome, _, derived = self.receive()
+        return outcome, derived
 
-    def send(self, request: tuple, timeout: float,
-             compress: Callable[[bytes], bytes] | None = None) -> ExtractionFailed | None:
+    def send(self, request: tuple, timeout: float, compress: Callable[[bytes], bytes] | None = None,
+             derive: Callable | None = None) -> ExtractionFailed | None:
         if not self.wait_ready(self.start_timeout()):
             self.kill()
             raise RuntimeError(f"extraction worker did not start within {START_TIMEOUT_SECONDS:.0f}s")
         self.deadline = time.monotonic() + timeout
         self.timeout = timeout
         try:
-            self.conn.send((request, compress))
+            self.conn.send((request, compress, derive))
         except OSError:
             return self._died()
         return None
 
-    def receive(self) -> tuple[Article | Skipped, bytes | None]:
-        """The result of the page in flight with its compressed page, or ExtractionFailed once its
-        deadline has passed."""
+    def receive(self) -> tuple[Article | Skipped, bytes | None, object]:
+        """The result of the page in flight with its compressed page and derived value, or
+        ExtractionFailed once its deadline has passed."""
         deadline, self.deadline = self.deadline, None
         try:
             if not self.conn.poll(max(0.0, deadline - time.monotonic())):
-                return ExtractionFailed(f"extraction took longer than {self.timeout:g}s (crawl.extract_timeout)"), None
-            kind, value, compressed = self.conn.recv()
+                failed = ExtractionFailed(f"extraction took longer than {self.timeout:g}s (crawl.extract_timeout)")
+                return failed, None, None
+            kind, value, compressed, derived = self.conn.recv()
         except (EOFError, OSError):
-            return self._died(), None
+            return self._died(), None, None
         if kind == "error":  # a bug in extraction, not bad input: raised as it would be in-process
             raise value
-        return value, compressed
+        return value, compressed, derived
 
     def _died(self) -> ExtractionFailed:
         self.process.join(1)
@@ -276,13 +292,15 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["crawler.extract"])  # read when the server starts (once per process)
+    # Read when the server starts (once per process). crawler.text_keys: what crawler.ingest asks
+    # workers to derive from an article (numpy and all, 0.1 s a worker otherwise, on its first page).
+    ctx.set_forkserver_preload(["crawler.extract", "crawler.text_keys"])
     return ctx
 
 
 def _serve(conn: Connection) -> None:
-    """The worker's loop: one (request, compress) in, one (kind, value, compressed) out, until None
-    or the parent is gone."""
+    """The worker's loop: one (request, compress, derive) in, one (kind, value, compressed, derived)
+    out, until None or the parent is gone."""
     # The parent decides when a worker ends: a Ctrl-C or SIGTERM to the process group must not
     # cut a page that the graceful stop lets finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -301,22 +319,23 @@ def _serve(conn: Connection) -> None:
             return
         if request is None:
             return
-        args, compress = request
+        args, compress, derive = request
         try:
             article = extract_article(*args)
             # Here, not in the storing process, which handles every page in turn; the page's
             # time cap covers it (a few tenths of a second for the largest page).
-            compressed = compress(args[0]) if compress and isinstance(article, Article) and isinstance(
-                args[0], bytes) else None
-            result = ("ok", article, compressed)
+            found = isinstance(article, Article)
+            compressed = compress(args[0]) if compress and found and isinstance(args[0], bytes) else None
+            derived = derive(article) if derive and found else None
+            result = ("ok", article, compressed, derived)
         except Exception as exc:  # a bug: sent to the parent, which raises it
-            result = ("error", exc, None)
+            result = ("error", exc, None, None)
         try:
             conn.send(result)
         except OSError:  # the parent is gone (killed): nobody to answer
             return
         except Exception:  # an unpicklable exception: its text still reaches the parent
             try:
-                conn.send(("error", RuntimeError(f"{type(result[1]).__name__}: {result[1]}"), None))
+                conn.send(("error", RuntimeError(f"{type(result[1]).__name__}: {result[1]}"), None, None))
             except OSError:
                 return

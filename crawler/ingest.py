@@ -12,9 +12,10 @@ import psycopg
 
 from crawler import linking
 from crawler.extract import Article, Skipped, extract_article
-from crawler.extract_worker import ExtractionFailed
+from crawler.extract_worker import ExtractionFailed, TimedExtractor
 from crawler.items import FetchedPage
 from crawler.outlet import ExtractionRules
+from crawler.text_keys import TextKeys, article_keys
 from crawler.urls import canonical_url, trustworthy_canonical, url_key
 from db import articles, outbox, pages, runs
 
@@ -56,10 +57,15 @@ def ingest_page(conn: psycopg.Connection, page: FetchedPage, target: IngestTarge
                 extract: Extractor = extract_article) -> IngestResult:
     """Extract, deduplicate and store one page in one transaction; counts it in the target's run.
 
-    Never raises for bad page content (that is a Skipped); database errors propagate.
+    Never raises for bad page content (that is a Skipped); database errors propagate. A
+    TimedExtractor's worker also computes the article's text keys, while this thread stores others.
     """
-    extracted = extract(page.body, url=page.final_url, rules=target.rules, content_type=page.content_type)
-    return ingest_extracted(conn, page, target, extracted)
+    request = extraction_request(page, target.rules)
+    if isinstance(extract, TimedExtractor):
+        extracted, keys = extract.extract_deriving(article_keys, *request)
+    else:
+        extracted, keys = extract(*request), None
+    return ingest_extracted(conn, page, target, extracted, text_keys=keys)
 
 
 def extraction_request(page: FetchedPage, rules: ExtractionRules | None) -> tuple:
@@ -69,9 +75,11 @@ def extraction_request(page: FetchedPage, rules: ExtractionRules | None) -> tupl
 
 
 def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: IngestTarget,
-                     extracted: Article | Skipped, body_gzip: bytes | None = None) -> IngestResult:
+                     extracted: Article | Skipped, body_gzip: bytes | None = None,
+                     text_keys: TextKeys | None = None) -> IngestResult:
     """`ingest_page` after the extraction: deduplicate and store in one transaction, count in the run.
-    `body_gzip`: the page as db.pages.compress_body gives it, when the extraction worker made it."""
+    `body_gzip`: the page as db.pages.compress_body gives it, and `text_keys`: `article_keys` of
+    the article, when the extraction worker made them; computed here otherwise."""
     if isinstance(extracted, Skipped):
         failed = isinstance(extracted, ExtractionFailed)  # over the time cap: an error of the run too
         with conn.transaction():
@@ -90,7 +98,7 @@ def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: Ingest
     aliases = list(dict.fromkeys([*keys, url, canonical_url(page.url), canonical_url(page.final_url)]))
     with conn.transaction():
         articles.lock_dedupe(conn)
-        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys, body_gzip)
+        result = _dedupe_and_store(conn, page, target, extracted, url, aliases, keys, body_gzip, text_keys)
         with _pipelined(conn):
             _count_yield(conn, target, extracted)
             if isinstance(result, Duplicate):
@@ -118,7 +126,7 @@ def _archive_url(page: FetchedPage, article: Article) -> str:
 
 def _dedupe_and_store(
     conn: psycopg.Connection, page: FetchedPage, target: IngestTarget, extracted: Article, url: str,
-    aliases: list[str], keys: list[str], body_gzip: bytes | None,
+    aliases: list[str], keys: list[str], body_gzip: bytes | None, text_keys: TextKeys | None,
 ) -> Stored | Duplicate:
     known = articles.article_for_urls(conn, aliases)
     if known is not None:
@@ -128,7 +136,7 @@ def _dedupe_and_store(
     facts = linking.Facts(url=url, outlet=target.outlet, outlet_wire=target.wire, title=extracted.title,
                           text=extracted.text, authors=tuple(extracted.authors),
                           published_at=extracted.published_at, fetched_at=_now())
-    decision = linking.decide(conn, facts, window=target.dedupe_window)
+    decision = linking.decide(conn, facts, window=target.dedupe_window, text_keys=text_keys)
     for row in decision.same_text:
         if row.outlet == target.outlet:
             articles.add_urls(conn, row.id, keys)

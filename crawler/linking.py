@@ -19,6 +19,7 @@ import psycopg
 
 from crawler import minhash, stories
 from crawler.dedupe import NEAR_DUPLICATE_THRESHOLD, Candidate, choose_original, similarity, text_fingerprint
+from crawler.text_keys import TextKeys
 from crawler.wires import detect_wire, is_wire_home
 from db import articles, bands
 from db import stories as story_rows
@@ -67,12 +68,15 @@ class Decision:
 
 
 def decide(conn: psycopg.Connection, facts: Facts, *, window: timedelta, before: int = NEWCOMER_ID,
-           stories_too: bool = True) -> Decision:
+           stories_too: bool = True, text_keys: TextKeys | None = None) -> Decision:
     """What the archive says about an article; only articles stored before id `before` count.
-    `stories_too=False` stops after the copy check (benchmarks time the two apart)."""
-    text_hash = text_fingerprint(facts.text)
-    wire_service = detect_wire(facts.text, facts.authors)
-    keys = minhash.text_band_keys(facts.text)
+    `stories_too=False` stops after the copy check (benchmarks time the two apart). `text_keys`:
+    crawler.text_keys.text_keys of the facts' title, text and authors, when an extraction worker
+    computed them; computed here otherwise (the story terms only if a story is looked for)."""
+    text_hash = text_keys.text_hash if text_keys else text_fingerprint(facts.text)
+    wire_service = text_keys.wire_service if text_keys else detect_wire(facts.text, facts.authors)
+    keys = text_keys.band_keys if text_keys else minhash.text_band_keys(facts.text)
+    weights = text_keys.term_weights if text_keys else None
     same = articles.same_text(conn, text_hash, COMPARE_CHARS, before=before)
     match, score = _best_match(conn, facts, same, keys, window, before)
     base = Decision(text_hash=text_hash, wire_service=wire_service, band_keys=keys, same_text=same)
@@ -88,9 +92,9 @@ def decide(conn: psycopg.Connection, facts: Facts, *, window: timedelta, before:
         taken = replace(base, replaces=original, story_id=original.story_id)
         if original.story_id is None and stories_too:
             # the original it takes over was in no story yet: another report may be (never that original)
-            taken = _find_story(conn, facts, taken, before, exclude=original.id)
+            taken = _find_story(conn, facts, taken, before, weights, exclude=original.id)
         return taken
-    return _find_story(conn, facts, base, before) if stories_too else base
+    return _find_story(conn, facts, base, before, weights) if stories_too else base
 
 
 def apply(conn: psycopg.Connection, article_id: int, facts: Facts, decision: Decision) -> None:
@@ -127,8 +131,9 @@ def _best_match(
 
 
 def _find_story(conn: psycopg.Connection, facts: Facts, base: Decision, before: int,
-                exclude: int | None = None) -> Decision:
-    weights = stories.term_weights(facts.title, facts.text)
+                weights: dict[int, float] | None, exclude: int | None = None) -> Decision:
+    if weights is None:
+        weights = stories.term_weights(facts.title, facts.text)
     if not weights:
         return base
     documents, df = story_rows.document_frequencies(conn, list(weights))

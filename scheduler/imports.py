@@ -17,6 +17,7 @@ from crawler.extract_worker import TimedExtractor
 from crawler.ingest import Duplicate, IngestTarget, Stored, extraction_request, ingest_extracted
 from crawler.items import FetchedPage
 from crawler.outlet import ExtractionRules, Outlet, host_of
+from crawler.text_keys import article_keys
 from crawler.warc import UnreadableFile, declared_url, is_warc, page_from_html_file, pages_from_warc
 from db import outlets as outlet_rows
 from db import pages as raw_pages
@@ -56,11 +57,11 @@ def import_files(
     last_report = time.monotonic()
     requests = ((page, extraction_request(page, _rules(by_host, page))) for page in _pages(paths, url, summary))
     extractor = TimedExtractor(extract_timeout) if extract_timeout else None
-    extracted = (extractor.extract_ahead(requests, workers=workers or EXTRACT_WORKERS,
-                                         compress=raw_pages.compress_body) if extractor else _InProcess(requests))
+    extracted = (extractor.extract_ahead(requests, workers=workers or EXTRACT_WORKERS, compress=raw_pages.compress_body,
+                                         derive=article_keys) if extractor else _InProcess(requests))
     batch = _Batch(conn)
     try:
-        for page, result, body_gzip in extracted:
+        for page, result, body_gzip, text_keys in extracted:
             batch.begin()
             summary.pages += 1
             outlet = by_host.get(host_of(page.final_url))
@@ -72,7 +73,7 @@ def import_files(
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
                                   rules=outlet.rules if outlet else None, run_id=run_ids[name],
                                   **({"dedupe_window": dedupe_window} if dedupe_window else {}))
-            _tally(summary, name, ingest_extracted(conn, page, target, result, body_gzip))
+            _tally(summary, name, ingest_extracted(conn, page, target, result, body_gzip, text_keys))
             batch.end(idle=extracted.waiting())
             if progress and time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
                 progress(summary)
@@ -137,7 +138,7 @@ class _InProcess:
 
     def __next__(self) -> tuple:
         page, request = next(self._requests)
-        return page, extract_article(*request), None
+        return page, extract_article(*request), None, None
 
     def waiting(self) -> bool:
         return True

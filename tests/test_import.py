@@ -71,6 +71,32 @@ def test_warc_import_stores_what_the_crawl_stores(replay, template_db, tmp_path:
         assert snapshot(import_dsn, names) == snapshot(crawl_dsn, names)
 
 
+def test_keys_from_the_extraction_workers_link_as_those_computed_here(replay, template_db, tmp_path: Path) -> None:
+    """With a time cap, the workers compute each article's fingerprint, band keys, wire and story
+    terms (crawler.text_keys); without, crawler.linking does: the same copies, wires and stories."""
+    outlets = demo_outlets(replay)
+    names = [o.name for o in outlets]
+    warc = tmp_path / "replay.warc"
+    write_warc(warc, replay, sorted(STORED, key=lambda a: not a.get("copy_of")))  # take-overs too
+
+    def linked(dsn: str) -> list[tuple]:
+        with psycopg.connect(dsn) as conn:
+            rows = article_rows.articles_of_outlets(conn, names)
+        url_of = {r.id: r.url for r in rows}
+        return sorted((r.url, r.text, url_of.get(r.copy_of), r.similarity, r.wire_service, url_of.get(r.story_id))
+                      for r in rows)
+
+    with fresh_database(template_db) as here_dsn, fresh_database(template_db) as ahead_dsn:
+        for dsn, extract_timeout in ((here_dsn, None), (ahead_dsn, 20.0)):
+            with psycopg.connect(dsn) as conn:
+                sync_outlets(conn, outlets)
+                import_files(conn, [warc], outlets, extract_timeout=extract_timeout)
+        here = linked(here_dsn)
+        assert linked(ahead_dsn) == here
+    assert len(here) == len(STORED)
+    assert any(row[2] for row in here) and any(row[4] for row in here) and any(row[5] for row in here)
+
+
 def test_html_file_of_an_unknown_host_gets_a_host_outlet(replay, conn, tmp_path: Path) -> None:
     article = next(a for a in STORED if a["site"] == "asahi")
     with urllib.request.urlopen(replay.url(article["site"], article["path"]), timeout=10) as response:

@@ -15,8 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from crawler.extract import Article
+from crawler.extract import Article, extract_article
 from crawler.extract_worker import ExtractionFailed, TimedExtractor
+from crawler.text_keys import article_keys
 from db.pages import compress_body, get_raw_page
 from scheduler.imports import import_files
 from tests.conftest import fresh_database
@@ -34,19 +35,21 @@ def test_pages_come_back_in_order_and_a_slow_one_is_cut(slow_seconds: float) -> 
     try:
         started = time.monotonic()
         results = list(extract.extract_ahead(((n, request(b, n)) for n, b in enumerate(bodies)), workers=2,
-                                             compress=compress_body))
+                                             compress=compress_body, derive=article_keys))
         took = time.monotonic() - started
     finally:
         extract.close()
-    assert [n for n, _, _ in results] == list(range(len(bodies)))
-    for (n, result, compressed), body in zip(results, bodies):
+    assert [n for n, _, _, _ in results] == list(range(len(bodies)))
+    for (n, result, compressed, keys), body in zip(results, bodies):
         if body is SLOW_PAGE:
             assert isinstance(result, ExtractionFailed), n
             assert result.reason == f"extraction took longer than {CAP:g}s (crawl.extract_timeout)"
-            assert compressed is None
+            assert compressed is None and keys is None
         else:
             assert isinstance(result, Article), n
             assert gzip.decompress(compressed) == body
+            # what crawler.linking would compute in this process from the same article
+            assert keys == article_keys(extract_article(*request(body, n))) and keys.band_keys, n
     # Two slow pages cost about two caps (each in its own worker, replaced after), not their extraction.
     assert took < min(2 * CAP + 3, 2 * slow_seconds)
     assert not extract._workers
@@ -64,7 +67,7 @@ def test_the_page_behind_a_slow_one_has_its_whole_cap(slow_seconds: float) -> No
         results = list(extract.extract_ahead(((n, request(b, n)) for n, b in enumerate(bodies)), workers=1))
     finally:
         extract.close()
-    assert all(isinstance(result, Article) for _, result, _ in results), results
+    assert all(isinstance(result, Article) and keys is None for _, result, _, keys in results), results
 
 
 def test_a_worker_killed_mid_page_fails_only_that_page() -> None:
@@ -79,7 +82,7 @@ def test_a_worker_killed_mid_page_fails_only_that_page() -> None:
         rest = list(ahead)
     finally:
         extract.close()
-    assert [n for n, _, _ in rest] == [1, 2]
+    assert [n for n, _, _, _ in rest] == [1, 2]
     assert isinstance(rest[0][1], ExtractionFailed)
     assert rest[0][1].reason == "extraction process died (exit code -9)"
     assert isinstance(rest[1][1], Article)
