@@ -100,6 +100,11 @@ def create_app(dsn: str, *, token: str | None = None, base_url: str | None = Non
         log.warning("database unavailable for %s: %s", request.url.path, exc, extra={"event": "database_down"})
         return _error(request, 503, "the database is unavailable; try again shortly")
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_at_root() -> JSONResponse:
+        # where client generators and API tools look first; /api/openapi.json stays the documented one
+        return JSONResponse(app.openapi())
+
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
