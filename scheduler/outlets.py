@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 from cssselect import GenericTranslator, SelectorError
 
 from crawler.outlet import ExtractionRules, Outlet, Section
+from db.durations import DURATION_RE, DURATION_UNITS  # the one duration syntax, shared with --since
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # Control characters (NUL included, which PostgreSQL refuses in text) have no place in a title or URL.
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")

@@ -9,7 +9,8 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from db.search import SORTS, Filters
+from db.durations import TIME_FORMS, parse_time
+from db.search import MAX_QUERY_CHARS, SORTS, Filters
 
 MAX_LIMIT = 100
 
@@ -28,14 +29,13 @@ class SearchParams:
 
 
 def when(name: str, value: str | None) -> datetime | None:
-    """YYYY-MM-DD or an ISO 8601 time; UTC unless it says otherwise."""
+    """A duration back from now ("2d"), YYYY-MM-DD or an ISO 8601 time; UTC unless it says otherwise."""
     if value is None or not value.strip():
         return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest(f"{name}: expected a date YYYY-MM-DD or an ISO 8601 time, got {value!r}") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+    parsed = parse_time(value, datetime.now(timezone.utc))
+    if parsed is None:
+        raise BadRequest(f"{name}: expected {TIME_FORMS}, got {value!r}")
+    return parsed
 
 
 def bounded(name: str, value: str | int | None, default: int, low: int, high: int) -> int:
@@ -84,8 +84,8 @@ def search_params(*, q: str | None, outlet: str | None = None, lang: str | None 
     query = (q or "").strip() or None
     if need_query and query is None:
         raise BadRequest("q: a search query is required, e.g. q=Lavrov or q=\"peace treaty\" -Russia")
-    if query is not None and len(query) > 1000:
-        raise BadRequest("q: at most 1000 characters")
+    if query is not None and len(query) > MAX_QUERY_CHARS:
+        raise BadRequest(f"q: at most {MAX_QUERY_CHARS} characters, got {len(query):,}")
     sort = sort or "relevance"
     if sort not in SORTS:
         raise BadRequest(f"sort: expected one of {', '.join(SORTS)}, got {sort!r}")
