@@ -11,12 +11,11 @@ from datetime import time
 from typing import Any
 
 from alerts.channels import Channel, ChannelError, parse_channel
-from db.search import MAX_NEGATIONS, query_problem  # noqa: F401  (re-exported: the API's and CLI's check)
+from db.search import MAX_NEGATIONS, MAX_QUERY_CHARS, query_problem  # noqa: F401  (re-exported: the API's and CLI's check)
 
 MODES = ("instant", "hourly", "daily")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 TABLE_KEYS = {"name", "query", "channels", "outlets", "language", "mode", "at", "time_zone", "updates"}
-MAX_QUERY_CHARS = 1000  # as the search API's q
 # PostgreSQL refuses NUL in text; the other control characters have no meaning in a query or a name.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -1034,3 +1034,19 @@ WHERE (a.title ILIKE ANY(%(patterns)s) OR a.text ILIKE ANY(%(patterns)s))
   AND (%(outlet)s::text IS NULL OR a.outlet = %(outlet)s)
   AND (%(since)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) >= %(since)s)
   AND (%(until)s::timestamptz IS NULL OR coalesce(a.published_at, a.fetched_at) < %(until)s)
+
+-- filter_values --
+-- the archive's outlet names and the languages its outlets and articles declare (for "did you mean"
+-- when a filter matches nothing; article languages only when one was asked about, see language_known)
+SELECT 'outlet' AS kind, name AS value FROM outlets
+UNION
+SELECT 'language', language FROM outlets WHERE language IS NOT NULL
+
+-- language_known --
+-- whether any article has this language (no index on it: answered at once for a common one, a scan
+-- for one no article has, run only when a search with it found nothing)
+SELECT EXISTS (SELECT 1 FROM articles WHERE language = %(language)s)
+
+-- query_reading --
+-- how PostgreSQL's web-search parser reads a query, as tsquery text (`search` and `watch add` show it)
+SELECT websearch_to_tsquery('english', %(query)s)::text

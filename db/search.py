@@ -67,6 +67,9 @@ MAX_SKIP = 20_000
 # 33 '-' with no word between them fail with "tsquery stack too small". Counted between runs of
 # letters and digits, wider than the parser's own notion of a word on purpose.
 MAX_NEGATIONS = 32
+# The longest query anywhere: `search`, `export`, watches, the API's and web UI's q (a query is words,
+# not a document; each is parsed and planned per search).
+MAX_QUERY_CHARS = 1000
 # The forms of `search`, each with its marker lexeme (0009), in search_estimate's order.
 FORMS = ("en", "simple", "cjk")
 # PostgreSQL's tsquery selectivity of a lexeme not among the column's most common elements, at most
@@ -87,6 +90,8 @@ def query_problem(query: str) -> str | None:
         query.encode("utf-8")
     except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line: lone surrogates
         return "not valid UTF-8 text"
+    if len(query.strip()) > MAX_QUERY_CHARS:
+        return f"at most {MAX_QUERY_CHARS} characters, got {len(query.strip()):,}"
     if any(gap.count("-") > MAX_NEGATIONS for gap in _WORDS_RE.split(query)):
         return f"more than {MAX_NEGATIONS} '-' in a row with no word between them"
     return None
@@ -502,6 +507,51 @@ def plain_snippet(snippet: str) -> str:
 def matched_terms(snippet: str) -> list[str]:
     return list(dict.fromkeys(text for text, matched in snippet_parts(snippet) if matched))
 
+
+
+@dataclass(frozen=True)
+class FilterProblem:
+    """A filter that no article can pass: `name` is the filter (outlet, language, since), `message`
+    says why, `suggestions` the archive's nearest values."""
+    name: str
+    message: str
+    suggestions: list[str] = field(default_factory=list)
+
+
+def filter_problem(conn: psycopg.Connection, filters: Filters) -> FilterProblem | None:
+    """Why `filters` match nothing whatever the query: an empty date range, an outlet the archive
+    lacks, a language no article has; None when they could match. Run after a search found nothing:
+    a filter that matches nothing must say so, and searches that find something pay nothing."""
+    if filters.since and filters.until and filters.since >= filters.until:
+        return FilterProblem("since", f"since {filters.since:%Y-%m-%d %H:%M} is not before until "
+                                      f"{filters.until:%Y-%m-%d %H:%M}: no article can be in that range")
+    values: dict[str, list[str]] = {"outlet": [], "language": []}
+    if filters.outlet is not None or filters.language is not None:
+        for kind, value in conn.execute(QUERIES["filter_values"]):
+            values[kind].append(value)
+    if filters.outlet is not None and filters.outlet not in values["outlet"]:
+        return _unknown("outlet", filters.outlet, values["outlet"])
+    if filters.language is not None and not conn.execute(QUERIES["language_known"],
+                                                         {"language": filters.language}).fetchone()[0]:
+        return _unknown("language", filters.language, values["language"])
+    return None
+
+
+def _unknown(name: str, value: str, known: list[str]) -> FilterProblem:
+    import difflib
+
+    # 'kyodo' for 'demo-kyodo': a name containing the value first, then difflib's nearest spellings
+    near = [k for k in sorted(known) if value.lower() in k.lower()]
+    near += [k for k in difflib.get_close_matches(value.lower(), known, n=5, cutoff=0.5) if k not in near]
+    shown = near[:5] or sorted(known)[:10]
+    hint = (f" (did you mean {', '.join(shown)}?)" if near
+            else f" (the archive has {', '.join(shown)}{', ...' if len(known) > 10 else ''})" if known else "")
+    return FilterProblem(name, f"no {name} {value!r} in the archive{hint}", near[:5])
+
+
+def query_reading(conn: psycopg.Connection, query: str) -> str:
+    """PostgreSQL's reading of a query as tsquery text: `'kuril' | 'lavrov' & !'hockey'`."""
+    return conn.execute(QUERIES["query_reading"], {"query": query}).fetchone()[0]
 
 
 def ping(conn: psycopg.Connection) -> bool:

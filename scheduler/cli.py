@@ -14,7 +14,7 @@ from crawler.outlet import Outlet
 from db import outlets as outlet_rows
 from db.connect import DatabaseUnavailable, connect, stop_embedded
 from db.migrate import migrate
-from scheduler.config import Config, ConfigError, load_config
+from scheduler.config import DEFAULT_CONTACT, Config, ConfigError, load_config
 from scheduler.database import open_archive, resolve_dsn, sync_outlets
 from scheduler.logs import configure_logging
 from scheduler.outlets import OutletsError, load_outlets
@@ -63,7 +63,43 @@ def expected_errors(func):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class GlobalOptionsGroup(click.Group):
+    """Takes the group's own options after the subcommand too (`wirewatch run --once --outlets x.toml`):
+    they are moved in front of it, where click parses them, so `--help` keeps listing them once, here.
+    No subcommand has an option of the same name, so moving one cannot take a subcommand's."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with_value = {name for p in self.params if isinstance(p, click.Option) and not p.is_flag
+                      for name in p.opts}
+        flags = {name for p in self.params if isinstance(p, click.Option) and p.is_flag and not p.is_eager
+                 for name in p.opts}
+        start, i = None, 0
+        while i < len(args) and start is None:  # the subcommand: the first word not an option's value
+            if args[i] in self.commands:
+                start = i
+            i += 2 if args[i] in with_value else 1
+        if start is not None:
+            moved, kept, rest = [], [], args[start + 1:]
+            i = 0
+            while i < len(rest):
+                arg, name = rest[i], rest[i].split("=", 1)[0]
+                if arg == "--":
+                    kept += rest[i:]
+                    break
+                if arg in flags or (name in with_value and "=" in arg):
+                    moved.append(arg)
+                elif arg in with_value and i + 1 < len(rest):
+                    moved += rest[i:i + 2]
+                    i += 1
+                else:
+                    kept.append(arg)
+                i += 1
+            args = args[:start] + moved + args[start:start + 1] + kept
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=GlobalOptionsGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), envvar="WIREWATCH_CONFIG",
               help="Config file (env WIREWATCH_CONFIG; default $WIREWATCH_HOME/wirewatch.toml).")
 @click.option("--outlets", "outlets_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -78,7 +114,8 @@ def cli(ctx: click.Context, config_file: Path | None, outlets_path: Path | None,
     """wirewatch: monitor news outlets into a clean, deduplicated PostgreSQL archive.
 
     State lives in $WIREWATCH_HOME (the embedded database, wirewatch.toml). Without
-    WIREWATCH_DATABASE_URL an embedded PostgreSQL is started there.
+    WIREWATCH_DATABASE_URL an embedded PostgreSQL is started there. The options below may
+    also follow the command (wirewatch run --once --outlets my.toml).
 
     Example: wirewatch demo
     """
@@ -117,16 +154,47 @@ def search_query(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def point_in_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """--since and --until: what the outlets file and the API take (db/durations.py)."""
+    from db.durations import TIME_FORMS, parse_time
+
+    if value is None:
+        return None
+    parsed = parse_time(value, datetime.now(timezone.utc))
+    if parsed is None:
+        raise click.BadParameter(f"expected {TIME_FORMS}, got {value!r}")
+    return parsed
+
+
+TIME_HELP = "2024-01-31, 2024-01-31T09:00 (UTC), or 2d, 36h, 1w ago"
+
+
 def search_filters(func):
     """--outlet --since --until --lang, shared by search and export."""
     for option in reversed([
         click.option("--outlet", callback=database_text, help="Only this outlet."),
-        click.option("--since", type=click.DateTime(), help="Published on or after (YYYY-MM-DD[ HH:MM:SS], UTC)."),
-        click.option("--until", type=click.DateTime(), help="Published before (YYYY-MM-DD[ HH:MM:SS], UTC)."),
+        click.option("--since", callback=point_in_time, metavar="WHEN",
+                     help=f"Published on or after: {TIME_HELP}."),
+        click.option("--until", callback=point_in_time, metavar="WHEN", help=f"Published before: {TIME_HELP}."),
         click.option("--lang", callback=database_text, help="Language code, e.g. en."),
     ]):
         func = option(func)
     return func
+
+
+def empty_range(since: datetime | None, until: datetime | None) -> None:
+    if since and until and since >= until:
+        raise click.UsageError(f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}: "
+                               "no article can be published in that range")
+
+
+def no_match_reason(conn, filters) -> None:
+    """After a search found nothing: an error naming the filter no article can pass, if one is."""
+    from db.search import filter_problem
+
+    if problem := filter_problem(conn, filters):
+        flag = {"language": "--lang"}.get(problem.name, f"--{problem.name}")
+        raise click.ClickException(f"{flag}: {problem.message}")
 
 
 @cli.command()
@@ -147,6 +215,12 @@ def run(state: State, once: bool, only: tuple[str, ...]) -> None:
     dsn = state.archive(sync=True)
     with connect(dsn) as conn:
         sync_outlets(conn, outlets)
+    if state.config.user_agent is None and state.config.contact_url == DEFAULT_CONTACT:
+        # outlets' operators read the User-Agent to reach whoever crawls them; the default names no one
+        log.warning("crawl.contact_url is not set: the User-Agent names the placeholder %s; set "
+                    "crawl.contact_url in wirewatch.toml (or WIREWATCH_CRAWL_CONTACT_URL) to a page or "
+                    "mailto: address where outlets can reach you", DEFAULT_CONTACT,
+                    extra={"event": "contact_unset"})
     if once:
         results = run_once(outlets, state.config, dsn)
         _print_results(results)
@@ -238,15 +312,21 @@ def search(state: State, query: str, outlet: str | None, since: datetime | None,
 
     Example: wirewatch search '"northern territories" OR kuril -hockey' --since 2023-01-01
     """
-    from scheduler.search import search_rows
+    from db.search import Filters
+    from scheduler.search import query_note, search_rows
 
     if with_copies and stories:
         raise click.UsageError("--with-copies and --stories exclude each other")
+    empty_range(since, until)
     dsn = state.archive()
     with connect(dsn) as conn:
+        if note := query_note(conn, query):
+            click.echo(note, err=True)
         rows, columns, count = search_rows(conn, query, outlet=outlet, language=lang, since=_utc(since),
                                     until=_utc(until), limit=limit, offset=offset, with_copies=with_copies,
                                     stories=stories, sort=sort, color=fmt == "table" and sys.stdout.isatty())
+        if not rows:
+            no_match_reason(conn, Filters(query, outlet=outlet, language=lang, since=since, until=until))
     if fmt != "table":
         for row in rows:
             row.pop("match", None)
@@ -307,9 +387,12 @@ def export(state: State, query: str, outlet: str | None, since: datetime | None,
     from scheduler.search import export as write_export
     from scheduler.search import export_ids
 
+    empty_range(since, until)
     filters = Filters(query, outlet=outlet, language=lang, since=_utc(since), until=_utc(until))
     with connect(state.archive()) as conn:
         ids = list(export_ids(conn, filters, with_copies=with_copies, limit=limit))
+        if not ids:
+            no_match_reason(conn, filters)
         written = write_export(conn, ids, fmt, output)
     click.echo(f"Exported {written} of {len(ids)} articles as {fmt}.", err=True)
 
@@ -335,6 +418,7 @@ def serve(state: State, host: str | None, port: int | None) -> None:
     if token is None and not _loopback(host):
         raise click.ClickException(f"serving on {host} needs api.token (WIREWATCH_API_TOKEN): "
                                    "the archive would be open to the network")
+    _check_bindable(host, port)
     serve_forever(state.archive(), host=host, port=port, token=token, base_url=state.config.api_base_url)
 
 
@@ -456,7 +540,7 @@ def outlets_list(state: State, fmt: str) -> None:
 
 @cli.command()
 @click.option("--outlet", help="Only this outlet's articles.")
-@click.option("--since", type=click.DateTime(), help="Only pages fetched on or after (YYYY-MM-DD[ HH:MM:SS], UTC).")
+@click.option("--since", callback=point_in_time, metavar="WHEN", help=f"Only pages fetched on or after: {TIME_HELP}.")
 @pass_state
 @expected_errors
 def reextract(state: State, outlet: str | None, since: datetime | None) -> None:
@@ -543,6 +627,30 @@ def _print_results(results) -> None:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value and value.tzinfo is None else value
+
+
+def _check_bindable(host: str, port: int) -> None:
+    """Bind and release the address before uvicorn does: on a busy port uvicorn logs its startup
+    line, then "[Errno 98]", and exits 3 with no word of ours. As uvicorn does, with SO_REUSEADDR,
+    so a port a closed server left in TIME_WAIT still counts as free. A server that takes the port
+    between the two binds still gets uvicorn's error: rare, and still a non-zero exit."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(f"port {port} on {host} is in use (--port or WIREWATCH_API_PORT "
+                                           "for another)") from None
+            raise click.ClickException(f"cannot listen on port {port} of {host}: {exc.strerror}") from None
 
 
 def _loopback(host: str) -> bool:

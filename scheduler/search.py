@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -41,6 +42,39 @@ def search_rows(
         record["match"] = _highlight(hit.snippet, color)
         rows.append(record)
     return rows, ["id", "published", "outlet", "title", "match", "also"], _count_line(hits, offset)
+
+
+def query_note(conn: psycopg.Connection, query: str) -> str | None:
+    """One line on how PostgreSQL reads a query whose reading may surprise: the web-search parser
+    ignores parentheses, and a word's '-' binds to the words around it before OR does
+    (`kuril OR lavrov -hockey` is `kuril | (lavrov & !hockey)`). None for any other query."""
+    unquoted = _QUOTED_RE.sub(" ", query)
+    grouped = "(" in unquoted or ")" in unquoted
+    if not grouped and not (_OR_RE.search(unquoted) and _EXCLUDED_RE.search(unquoted)):
+        return None
+    reading = _grouped(archive.query_reading(conn, query))
+    return (f"Query read as: {reading} (" + ("parentheses do not group; " if grouped else "")
+            + "AND binds before OR, so a '-' excludes only from its side of an OR)")
+
+
+_QUOTED_RE = re.compile(r'"[^"]*"?')
+_OR_RE = re.compile(r"(?:^|\s)or(?:\s|$)", re.IGNORECASE)
+_EXCLUDED_RE = re.compile(r"(?:^|\s)-+[^\s-]")
+
+
+def _grouped(tsquery: str) -> str:
+    """tsquery text with each alternative of a top-level OR in parentheses where it has several
+    terms: `'kuril' | 'lavrov' & !'hockey'` -> `'kuril' | ('lavrov' & !'hockey')`."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(tsquery):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "|" and depth == 0:
+            parts.append(tsquery[start:i].strip())
+            start = i + 1
+    parts.append(tsquery[start:].strip())
+    if len(parts) == 1:
+        return tsquery
+    return " | ".join(f"({p})" if " & " in p else p for p in parts)
 
 
 def _count_line(hits: list[archive.Hit], offset: int) -> str:

@@ -93,8 +93,12 @@ def watch_add(state, name: str, query: str | None, channels: tuple[str, ...], ou
         raise click.UsageError("--query is required")
     spec = build_watch(name, query, channels, outlets=outlets, language=lang, mode=mode or "instant", at=at,
                        time_zone=time_zone, updates=bool(updates))
+    from scheduler.search import query_note
+
     with connect(state.archive()) as conn:
         add_watch(conn, spec)
+        if note := query_note(conn, spec.query):
+            click.echo(note, err=True)
     click.echo(f"Added watch {spec}.")
 
 

@@ -197,3 +197,36 @@ def test_a_short_token_is_refused(demo_archive, token: str, cli_env) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == ("Error: environment: WIREWATCH_API_TOKEN: expected a token of at least "
                                      "16 characters, got <redacted>")  # the token itself never shown
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/stories"])
+@pytest.mark.parametrize("params, name, suggestions", [
+    ({"outlet": "nope"}, "outlet", []),
+    ({"outlet": "kyodo"}, "outlet", ["demo-kyodo", "demo-kyodo-ja"]),
+    ({"lang": "xx"}, "lang", []),
+    ({"since": "2024-01-02", "until": "2024-01-01"}, "since", []),
+])
+def test_a_filter_no_article_can_pass_is_a_400_naming_it(api, path, params, name, suggestions) -> None:
+    response = api.get(path, params={"q": "Lavrov", **params})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["filter"] == name and body["error"].startswith(f"{name}: ") and body["suggestions"] == suggestions
+    # a query that matches nothing under known filters is still an empty page
+    assert api.get(path, params={"q": "zzxqv", "outlet": "demo-kyodo"}).status_code == 200
+
+
+def test_since_and_until_take_durations(api) -> None:
+    def total(**params) -> int:
+        response = api.get("/api/search", params={"q": "Lavrov", **params})
+        assert response.status_code == 200, response.text
+        return response.json()["total"]
+
+    assert total(since="99999d") == total() == 4 and total(until="1w") == 4 and total(since="36h") == 0
+    refused = api.get("/api/search", params={"q": "Lavrov", "since": "yesterday"}).json()["error"]
+    assert "2d, 36h or 1w" in refused and "2024-01-31" in refused
+
+
+def test_the_openapi_document_is_also_at_the_root(api) -> None:
+    root, documented = api.get("/openapi.json"), api.get("/api/openapi.json")
+    assert root.status_code == 200 and root.json() == documented.json()
+    assert "/api/search" in root.json()["paths"] and "/openapi.json" not in root.json()["paths"]

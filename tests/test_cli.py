@@ -160,3 +160,55 @@ def test_daemon_crawls_logs_failures_once_and_stops_on_sigterm(replay, cli_env, 
     assert stderr.count("crawl of unreachable failed") == 1, stderr
     assert "Traceback" not in stderr
     assert "wirewatch stopped" in stderr
+
+
+def test_serve_on_a_busy_port_is_one_error_line(cli_env) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = wirewatch("serve", "--port", str(port), env=cli_env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"Error: port {port} on 127.0.0.1 is in use "
+                                                  "(--port or WIREWATCH_API_PORT for another)"]
+
+
+def test_global_options_may_follow_the_command(tmp_path: Path, cli_env) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[[outlet]]\nname = "mine"\ntitle = "Mine"\nhomepage = "https://mine.example/"\n'
+                    'language = "en"\ninterval = "1h"\nfeeds = ["https://mine.example/feed"]\n')
+    before = wirewatch("--outlets", str(mine), "outlets", "check", env=cli_env)
+    for args in (["outlets", "check", "--outlets", str(mine)], ["outlets", "check", f"--outlets={mine}", "-v"],
+                 ["outlets", "--log-format", "json", "check", "--outlets", str(mine)]):
+        after = wirewatch(*args, env=cli_env)
+        assert after.returncode == 0 and after.stdout == before.stdout and "mine" in after.stdout, after.stderr
+    # `--` ends the options: after it, '--outlets' is a search query like any other
+    assert wirewatch("search", "--format", "json", "--", "--outlets", env=cli_env).stdout.strip() == "[]"
+    help_text = wirewatch("--help", env=cli_env).stdout
+    assert help_text.count("--outlets FILE") == 1 and "may also follow the command" in help_text
+
+
+def test_run_warns_once_when_no_contact_is_set(tmp_path: Path, cli_env) -> None:
+    down = tmp_path / "down.toml"
+    down.write_text('[[outlet]]\nname = "down"\ntitle = "Down"\nhomepage = "http://127.0.0.1:9/"\n'
+                    'language = "en"\ninterval = "1h"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\n')
+    unset = wirewatch("run", "--once", "--outlets", str(down), env=cli_env)
+    assert "No such option" not in unset.stderr
+    warnings = [line for line in unset.stderr.splitlines() if "crawl.contact_url is not set" in line]
+    assert len(warnings) == 1 and "WARNING" in warnings[0] and "github.com/wirewatch/wirewatch" in warnings[0]
+    assert unset.stderr.index("crawl.contact_url") < unset.stderr.index("crawl of down failed")
+    set_ = wirewatch("run", "--once", "--outlets", str(down),
+                     env=cli_env | {"WIREWATCH_CRAWL_CONTACT_URL": "mailto:crawler@example.org"})
+    assert "crawl of down failed" in set_.stderr and "contact_url" not in set_.stderr
+
+
+def test_watch_add_says_how_it_reads_a_query_mixing_or_and_exclusions(cli_env) -> None:
+    added = wirewatch("watch", "add", "kuril", "--query", "kuril OR lavrov -hockey", "--channel",
+                      "json://127.0.0.1:9/hook", env=cli_env)
+    assert added.returncode == 0, added.stderr
+    assert "Query read as: 'kuril' | ('lavrov' & !'hockey')" in added.stderr
+    plain = wirewatch("watch", "add", "plain", "--query", '"northern territories" OR kuril', "--channel",
+                      "json://127.0.0.1:9/hook", env=cli_env)
+    assert plain.returncode == 0 and "Query read as" not in plain.stderr

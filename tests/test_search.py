@@ -556,3 +556,67 @@ def test_views_for_psql_and_the_read_only_role(demo_archive) -> None:
         c.execute("SET ROLE wirewatch_analyst")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("SELECT url FROM watch_channels")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--outlet", "kyodo"], "Error: --outlet: no outlet 'kyodo' in the archive (did you mean demo-kyodo, demo-kyodo-ja?)"),
+    (["--lang", "xx"], "Error: --lang: no language 'xx' in the archive (the archive has en, ja)"),
+])
+def test_a_filter_no_article_can_pass_says_so(env, args: list[str], message: str) -> None:
+    for command in (["search", "Lavrov"], ["export", "Lavrov"]):
+        result = wirewatch(*command, *args, env=env)
+        assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == message, result.stderr
+    # a known outlet that carries nothing matching is no error: the query is what found nothing
+    found = wirewatch("search", "zzxqv", "--outlet", "demo-kyodo", "--lang", "en", env=env)
+    assert found.returncode == 0 and "No article matches" in found.stderr
+
+
+def test_an_empty_date_range_is_a_usage_error(env) -> None:
+    result = wirewatch("search", "Lavrov", "--since", "2024-01-02", "--until", "2024-01-01", env=env)
+    assert result.returncode == 2 and "--since 2024-01-02 00:00 is not before --until 2024-01-01 00:00" in result.stderr
+    assert wirewatch("export", "Lavrov", "--since", "1d", "--until", "2d", env=env).returncode == 2
+
+
+def test_dates_take_durations_and_iso_times(env) -> None:
+    def outlets(*args: str) -> set[str]:
+        result = wirewatch("search", "Lavrov", "--format", "json", *args, env=env)
+        assert result.returncode == 0, result.stderr
+        return {h["outlet"] for h in json.loads(result.stdout)}
+
+    assert outlets("--since", "2023-01-01") == {"demo-kyodo", "demo-jiji"}
+    assert outlets("--until", "2020-01-01T00:00:00+00:00") == {"demo-diplomat"}
+    days = (datetime.now(UTC) - datetime(2019, 6, 1, tzinfo=UTC)).days
+    assert outlets("--since", f"{days}d") == outlets("--since", "2019-06-01")
+    assert outlets("--until", "1w") == outlets()  # the demo's articles are older than a week
+    refused = wirewatch("search", "Lavrov", "--since", "yesterday", env=env)
+    assert refused.returncode == 2 and "2024-01-31" in refused.stderr and "2d, 36h or 1w" in refused.stderr
+    assert "%Y" not in refused.stderr  # strptime's format strings are not for users
+
+
+def test_one_query_length_limit_everywhere(env) -> None:
+    from alerts.spec import MAX_QUERY_CHARS as watches
+    from db.search import MAX_QUERY_CHARS
+    from web.params import BadRequest, search_params
+
+    assert watches is MAX_QUERY_CHARS == 1000
+    result = wirewatch("search", "kuril " * 5000, env=env)
+    assert result.returncode == 2 and "at most 1000 characters, got 29,999" in result.stderr
+    assert wirewatch("search", "a" * MAX_QUERY_CHARS, env=env).returncode == 0
+    with pytest.raises(BadRequest, match="at most 1000 characters"):
+        search_params(q="a" * (MAX_QUERY_CHARS + 1))
+
+
+@pytest.mark.parametrize("query, reading", [
+    ("kuril OR lavrov -hockey", "Query read as: 'kuril' | ('lavrov' & !'hockey') (AND binds before OR"),
+    ("(kuril OR lavrov) -hockey", "Query read as: 'kuril' | ('lavrov' & !'hockey') (parentheses do not group; "),
+    ('"northern territories" OR kuril', None),
+    ("Lavrov -Jiji", None),
+    ('"a -b or c" d', None),
+])
+def test_search_says_how_it_reads_a_query_that_may_surprise(env, query: str, reading: str | None) -> None:
+    result = wirewatch("search", query, "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("Query read as")]
+    assert len(notes) == (1 if reading else 0), result.stderr
+    if reading:
+        assert notes[0].startswith(reading)

@@ -60,6 +60,14 @@ Limit = Annotated[str | None, Query(description="Results per page, 1 to 100 (def
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
 
 
+def _filter_error(problem: archive.FilterProblem) -> JSONResponse:
+    """A filter no article can pass: 400 naming it (as the query parameter), with the archive's nearest
+    values, rather than an empty page that looks like "nothing was published"."""
+    name = {"language": "lang"}.get(problem.name, problem.name)
+    return JSONResponse({"error": f"{name}: {problem.message}", "filter": name,
+                         "suggestions": problem.suggestions}, status_code=400)
+
+
 def _page(records: list[dict[str, Any]], *, offset: int, limit: int, more: bool, **extra: Any) -> dict[str, Any]:
     return jsonable_encoder(extra | {"results": records,
                                      "next_cursor": encode_cursor(offset + limit) if more else None})
@@ -85,6 +93,8 @@ def api_search(conn: Conn, q: Q = None, outlet: Outlet = None, lang: Lang = None
     p = search_params(q=q, outlet=outlet, lang=lang, since=since, until=until, sort=sort,
                       with_copies=with_copies, limit=limit, cursor=cursor)
     hits = archive.search(conn, p.filters, sort=p.sort, expand=p.with_copies, limit=p.limit, offset=p.offset)
+    if not hits and (problem := archive.filter_problem(conn, p.filters)):
+        return _filter_error(problem)
     first = hits[0] if hits else None
     return _page([h.as_record() for h in hits], offset=p.offset, limit=p.limit, more=bool(first and first.more),
                  query=p.filters.query, total=first.total if first else 0,
@@ -98,6 +108,8 @@ def api_stories(conn: Conn, q: Q = None, outlet: Outlet = None, lang: Lang = Non
     p = search_params(q=q, outlet=outlet, lang=lang, since=since, until=until, limit=limit, cursor=cursor,
                       need_query=False)
     found = archive.stories(conn, p.filters, limit=p.limit + 1, offset=p.offset)
+    if not found and (problem := archive.filter_problem(conn, p.filters)):
+        return _filter_error(problem)
     return _page([s.as_record() for s in found[:p.limit]], offset=p.offset, limit=p.limit,
                  more=len(found) > p.limit, query=p.filters.query)
 
