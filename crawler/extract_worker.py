@@ -81,8 +81,8 @@ class TimedExtractor:
         """(key, result, compressed, derived) for each (key, (html, url, rules, content_type)) of
         `requests`, in their order, extracted by up to `workers` processes at once: while the caller
         handles one result, the next pages are being extracted. Each page has the whole time cap,
-        counted from when its worker (idle until then) receives it. At most `workers` requests are
-        read ahead. For a page that gave an Article, the worker also computes, within the page's cap,
+        counted from when its worker (idle until then) receives it. At most
+        ExtractedAhead.READ_AHEAD * `workers` requests are read ahead. For a page that gave an Article, the worker also computes, within the page's cap,
         `compressed` = `compress(html)` and `derived` = `derive(article)` (module-level functions:
         they travel by name); each is None otherwise, or without its function."""
         return ExtractedAhead(self, requests, max(1, workers), compress, derive)
@@ -113,7 +113,15 @@ class TimedExtractor:
 
 
 class ExtractedAhead(Generic[K, D]):
-    """The iterator of TimedExtractor.extract_ahead; `close()` (or exhaustion) stops its workers."""
+    """The iterator of TimedExtractor.extract_ahead; `close()` (or exhaustion) stops its workers.
+
+    A worker that finishes a page is given the next one as soon as the caller comes by (`next()`,
+    `waiting()`) or while it waits for an earlier page, whether or not the caller has reached that
+    worker's page: with one page per worker read ahead, a worker done early would idle until the
+    caller had handled every page before its own. So up to READ_AHEAD pages per worker are read,
+    one in flight per worker, the finished ones kept in order."""
+
+    READ_AHEAD = 2
 
     def __init__(self, extractor: TimedExtractor, requests: Iterable[tuple[K, Request]], workers: int,
                  compress: Callable[[bytes], bytes] | None, derive: Callable[[Article], D] | None) -> None:
@@ -122,8 +130,10 @@ class ExtractedAhead(Generic[K, D]):
         self._derive = derive
         self._source = iter(requests)
         self._exhausted = False
+        self._limit = self.READ_AHEAD * workers
         self._idle: list[_Worker] = [extractor._start() for _ in range(workers)]
-        self._pending: deque[list] = deque()  # [key, request, worker or None], in input order
+        # [key, request, worker while in flight, (outcome, compressed, derived) once back], in input order
+        self._pending: deque[list] = deque()
 
     def __iter__(self) -> ExtractedAhead[K, D]:
         return self
@@ -133,25 +143,34 @@ class ExtractedAhead(Generic[K, D]):
             self._dispatch(block=True)
             if not self._pending:
                 raise StopIteration
-            key, request, worker = self._pending.popleft()
-            outcome, compressed, derived = ((request, None, None) if isinstance(request, ExtractionFailed)
-                                            else worker.receive())
-            if isinstance(outcome, ExtractionFailed):
-                self._extractor._discard(worker)
-                worker = self._extractor._start()
-            self._idle.append(worker)
+            entry = self._pending[0]
+            while entry[3] is None:
+                # Until this page is back (or past its deadline), the other workers are kept busy.
+                worker = entry[2]
+                if worker.conn.poll(0) or time.monotonic() >= worker.deadline:
+                    self._collect(entry)
+                    break
+                busy = [e[2].conn for e in self._pending if e[2] is not None]
+                starting = [w.conn for w in self._idle if not w.ready]
+                multiprocessing.connection.wait(busy + starting, timeout=max(0.0, worker.deadline - time.monotonic()))
+                for spare in self._idle:
+                    spare.wait_ready(0)  # reads a "ready", which is then not waited for again
+                self._dispatch(block=False)
+            self._pending.popleft()
             self._dispatch(block=False)  # the next page starts before the caller handles this one
-            return key, outcome, compressed, derived
+            return entry[0], *entry[3]
         except BaseException:
             self.close()
             raise
 
     def waiting(self) -> bool:
-        """Whether the next result is not there yet: the caller would wait for it."""
+        """Whether the next result is not there yet: the caller would wait for it. Hands finished
+        workers their next pages meanwhile."""
+        self._dispatch(block=False)
         if not self._pending:
             return not self._exhausted
-        worker = self._pending[0][2]
-        return worker is None or not worker.conn.poll(0)
+        entry = self._pending[0]
+        return entry[3] is None and (entry[2] is None or not entry[2].conn.poll(0))
 
     def close(self) -> None:
         busy = [e[2] for e in self._pending if e[2] is not None]
@@ -162,26 +181,43 @@ class ExtractedAhead(Generic[K, D]):
             self._extractor._forget(worker)
             worker.stop()
 
+    def _collect(self, entry: list) -> None:
+        """The result of an entry's page (there, or its deadline passed); its worker becomes idle,
+        or is replaced when the page failed."""
+        worker, entry[2] = entry[2], None
+        entry[3] = worker.receive()
+        if isinstance(entry[3][0], ExtractionFailed):
+            self._extractor._discard(worker)
+            worker = self._extractor._start()
+        self._idle.append(worker)
+
     def _dispatch(self, block: bool) -> None:
-        """Read ahead to one request per worker and send each to an idle, started worker, in input
-        order; with `block`, wait for a worker to finish starting when the first one has none."""
+        """Collect the results that are back, read ahead, and send each page without a worker to an
+        idle, started worker, in input order; with `block`, wait for a worker to finish starting
+        when the first page has none."""
         pending, idle = self._pending, self._idle
-        while not self._exhausted and len(pending) < len(idle) + sum(e[2] is not None for e in pending):
+        for entry in pending:
+            if entry[2] is not None and entry[2].conn.poll(0):
+                self._collect(entry)
+        while not self._exhausted and len(pending) < self._limit:
             try:
-                pending.append([*next(self._source), None])
+                pending.append([*next(self._source), None, None])
             except StopIteration:
                 self._exhausted = True
         for entry in pending:
-            if entry[2] is not None:
+            if entry[2] is not None or entry[3] is not None:
                 continue
             worker = _ready_worker(idle, block=block and entry is pending[0])
             if worker is None:
                 return
             idle.remove(worker)
-            entry[2] = worker
             failed = worker.send(entry[1], self._extractor.timeout, self._compress, self._derive)
-            if failed is not None:  # died before the page reached it
-                entry[1] = failed
+            if failed is None:
+                entry[2] = worker
+            else:  # died before the page reached it
+                entry[3] = (failed, None, None)
+                self._extractor._discard(worker)
+                idle.append(self._extractor._start())
 
 
 def _ready_worker(idle: list[_Worker], *, block: bool) -> _Worker | None:

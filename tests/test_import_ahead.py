@@ -70,6 +70,22 @@ def test_the_page_behind_a_slow_one_has_its_whole_cap(slow_seconds: float) -> No
     assert all(isinstance(result, Article) and keys is None for _, result, _, keys in results), results
 
 
+def test_a_worker_done_early_is_not_held_up_by_a_slow_page_before_its_own(slow_seconds: float) -> None:
+    """While the caller waits for a slow page, the other worker extracts the pages behind it."""
+    extract = TimedExtractor(60.0)
+    bodies = [SLOW_PAGE, article_html(1), article_html(2), article_html(3)]
+    try:
+        ahead = extract.extract_ahead(((n, request(b, n)) for n, b in enumerate(bodies)), workers=2)
+        first = next(ahead)
+        behind = [entry[3] for entry in ahead._pending]  # the results already back
+        rest = list(ahead)
+    finally:
+        extract.close()
+    assert first[0] == 0 and isinstance(first[1], Article)
+    assert len(behind) == 3 and all(r is not None and isinstance(r[0], Article) for r in behind), behind
+    assert [n for n, _, _, _ in rest] == [1, 2, 3]
+
+
 def test_a_worker_killed_mid_page_fails_only_that_page() -> None:
     extract = TimedExtractor(60.0)
     bodies = [article_html(1), SLOW_PAGE, article_html(2)]
