@@ -18,9 +18,10 @@ in turns for `--rounds` rounds, each keeping its best:
 
 Prints docs/s for each, the import path's ratio to the baseline, and where an article's time
 goes on the importing thread: worker start, extract (waiting for a worker's answer, the page's
-trip to it included), dedupe (crawler.linking: fingerprint, LSH candidates, stories, and the
-URL lookup), store (article row, URLs, run counters), raw page, alerts (NOTIFY and outbox
-matching), commit, other (reading the WARC, outlets, runs). Work a worker does while the
+trip to it included, and meanwhile reading the next pages from the WARC and handing them to
+the other workers), dedupe (crawler.linking: the LSH candidates and stories queries, the URL
+lookup, and the text keys where no worker computed them), store (article row, URLs, run
+counters), raw page, alerts (NOTIFY and outbox matching), commit, other (outlets, runs). Work a worker does while the
 importer stores another page is not on that thread: it shows in the CPU line instead, which
 gives each process's CPU time per article and how busy the rest of the machine was meanwhile
 (the import uses several CPUs, the baseline one, so a busy machine lowers the ratio).
@@ -152,6 +153,9 @@ def instrument(phases: Phases) -> None:
         (imports, "ingest_extracted", "store"),  # what is left of a page's ingest after the phases below
         (imports, "ingest_page", "store"),
         (extract_worker.TimedExtractor, "__call__", "extract"),
+        # waiting for a page there includes handing the other workers their next pages
+        (getattr(extract_worker, "ExtractedAhead", None), "__next__", "extract"),
+        (getattr(extract_worker, "ExtractedAhead", None), "waiting", "extract"),
         (extract_worker._Worker, "send", "extract"),
         (extract_worker._Worker, "receive", "extract"),
         (extract_worker._Worker, "__init__", "worker start"),
