@@ -31,6 +31,8 @@ class IngestTarget:
     rules: ExtractionRules | None
     run_id: int | None
     dedupe_window: timedelta = timedelta(days=3)
+    alerts: bool = True  # False: store without raising alerts (an import with --no-alerts)
+    alert_max_age: timedelta | None = timedelta(days=2)  # older articles raise none (None: any age)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def ingest_extracted(conn: psycopg.Connection, page: FetchedPage, target: Ingest
             # Last in the transaction, after every copy/story link is set: NOTIFY and the alert
             # outbox commit together with the article, or not at all. (Outside the pipeline: it
             # answers with the deliveries enqueued, which a pipeline only knows at its end.)
-            outbox.article_stored(conn, result.article_id)
+            outbox.article_stored(conn, result.article_id, alerts=target.alerts, max_age=target.alert_max_age)
     _log_result(result, target)
     return result
 

@@ -66,6 +66,7 @@ class CrawlOptions:
     obey_robots: bool = True
     robots_ttl: float = 24 * 3600.0  # seconds a robots.txt is reused by later crawls (crawler.robots)
     dedupe_window: timedelta = timedelta(days=3)
+    alert_max_age: timedelta | None = timedelta(days=2)  # an article published longer ago raises no alert
     throttle_start_delay: float = 2.0
     # Threads running extract -> dedupe -> store, so a slow page never stalls the event loop
     # that downloads for every outlet (dedupe-and-store is serialised by its advisory lock anyway).
@@ -228,7 +229,7 @@ class CrawlSession:
                 conn.commit()
                 known = validators.for_outlet(conn, outlet.name)
             target = IngestTarget(outlet=outlet.name, wire=outlet.wire, rules=outlet.rules, run_id=run_id,
-                                  dedupe_window=self.options.dedupe_window)
+                                  dedupe_window=self.options.dedupe_window, alert_max_age=self.options.alert_max_age)
             context = CrawlContext(
                 outlet=outlet, run_id=run_id, now=now, claim_new=claim_new,
                 count=_counter(self.pool, run_id, self.tally, self.tally_lock),

@@ -81,11 +81,16 @@ class AlertEntry:
     copy_urls: list[str]
 
 
-def article_stored(conn: psycopg.Connection, article_id: int, now: datetime | None = None) -> int:
+def article_stored(conn: psycopg.Connection, article_id: int, now: datetime | None = None, *,
+                   alerts: bool = True, max_age: timedelta | None = None) -> int:
     """Call in the transaction that stored the article: NOTIFY wirewatch_articles and enqueue
-    its alerts when it is an original (a copy does neither). Returns the deliveries enqueued."""
+    its alerts when it is an original (a copy does neither) published within `max_age` (None:
+    any age) of `now`; `alerts` False enqueues none (an import with --no-alerts). Returns the
+    deliveries enqueued."""
     conn.execute(QUERIES["notify_article"], {"article_id": article_id})
-    return conn.execute(QUERIES["raise_alerts"], {"article_id": article_id, "now": now}).rowcount
+    if not alerts:
+        return 0
+    return conn.execute(QUERIES["raise_alerts"], {"article_id": article_id, "now": now, "max_age": max_age}).rowcount
 
 
 def claim_token(pid: int | None = None) -> uuid.UUID:

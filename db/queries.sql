@@ -377,12 +377,15 @@ FROM articles a WHERE a.id = %(article_id)s AND a.copy_of IS NULL
 -- and enqueue one delivery per channel, in the transaction that stored the article. A story
 -- counts as alerted on when an alert has the same story, or its article is now in this story or a
 -- copy of this one (an earlier original that arrived late, and then the story its copy was not
--- in). The unique indexes make a racing insert a no-op.
+-- in). The unique indexes make a racing insert a no-op. An article published more than
+-- %(max_age)s before now (a backfill, an old page found late) is no news: it raises nothing.
 WITH article AS (
     SELECT a.id, a.outlet, a.language, a.search, a.search_cjk,
            coalesce(a.story_id, a.id) AS story_id  -- NULL until a second report joins the story
     FROM articles a
     WHERE a.id = %(article_id)s AND a.copy_of IS NULL
+      AND (%(max_age)s::interval IS NULL
+           OR coalesce(a.published_at, a.fetched_at) >= coalesce(%(now)s::timestamptz, now()) - %(max_age)s::interval)
 ), matched AS (
     SELECT w.id AS watch_id, w.updates, w.mode, w.daily_at, w.time_zone, a.id AS article_id, a.story_id,
            EXISTS (SELECT 1 FROM alerts p JOIN articles pa ON pa.id = p.article_id

@@ -259,12 +259,14 @@ def demo(state: State, clean: bool, serve: bool) -> None:
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", help="Address of the page, for a single HTML file without a canonical link.")
+@click.option("--no-alerts", is_flag=True, help="Store the pages without raising alerts (a backfill).")
 @pass_state
 @expected_errors
-def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
+def import_(state: State, paths: tuple[Path, ...], url: str | None, no_alerts: bool) -> None:
     """Import WARC (.warc, .warc.gz) or HTML files through extract, dedupe and store.
 
     Pages of a host that no configured outlet covers are stored under an outlet named after the host.
+    An article published more than alerts.max_age_days ago raises no alert; --no-alerts raises none.
 
     Example: wirewatch import crawl-2024-01.warc.gz
     """
@@ -278,7 +280,8 @@ def import_(state: State, paths: tuple[Path, ...], url: str | None) -> None:
         sync_outlets(conn, outlets)
         summary = import_files(conn, list(paths), outlets, url=url, dedupe_window=state.config.dedupe_window,
                                progress=lambda s: click.echo(f"... {s.pages} pages read", err=True),
-                               extract_timeout=state.config.extract_timeout)
+                               extract_timeout=state.config.extract_timeout,
+                               alerts=not no_alerts, alert_max_age=state.config.alert_max_age)
     o = summary.outcomes
     click.echo(f"Imported {summary.pages} pages from {summary.files} files: {o['stored']} articles stored, "
                f"{o['copies']} syndicated copies, {o['duplicates']} already archived, "

@@ -74,6 +74,8 @@ class Config:
     max_feed_items: int = 500
     max_article_requests: int = 2000
     dedupe_window: timedelta = timedelta(days=3)
+    # An article published longer ago raises no alert: alerts are for news (a backfill is not).
+    alert_max_age: timedelta = timedelta(days=2)
     log_level: str = "INFO"
     log_format: str = "text"
     parallel_crawls: int = 8
@@ -270,6 +272,7 @@ SETTINGS: dict[str, tuple[str, Any]] = {
     "crawl.max_feed_items": ("max_feed_items", _positive_int),
     "crawl.max_article_requests": ("max_article_requests", _positive_int),
     "dedupe.window_days": ("dedupe_window", _days),
+    "alerts.max_age_days": ("alert_max_age", _days),
     "log.level": ("log_level", _choice("DEBUG", "INFO", "WARNING", "ERROR")),
     "log.format": ("log_format", _choice("text", "json")),
     "schedule.parallel_crawls": ("parallel_crawls", _positive_int),

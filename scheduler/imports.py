@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -44,6 +45,7 @@ class ImportSummary:
 def import_files(
     conn: psycopg.Connection, paths: list[Path], outlets: list[Outlet], *, url: str | None = None,
     dedupe_window=None, progress=None, extract_timeout: float | None = None, workers: int | None = None,
+    alerts: bool = True, alert_max_age: timedelta | None = timedelta(days=2),
 ) -> ImportSummary:
     """Import every page of `paths`, in their order; a bad file is reported and skipped, never fatal.
     With `extract_timeout`, each page is extracted in a worker process under that time cap, as crawls
@@ -72,6 +74,7 @@ def import_files(
                 run_ids[name] = runs.start_run(conn, name, kind="import")
             target = IngestTarget(outlet=name, wire=outlet.wire if outlet else False,
                                   rules=outlet.rules if outlet else None, run_id=run_ids[name],
+                                  alerts=alerts, alert_max_age=alert_max_age,
                                   **({"dedupe_window": dedupe_window} if dedupe_window else {}))
             _tally(summary, name, ingest_extracted(conn, page, target, result, body_gzip, text_keys))
             batch.end(idle=extracted.waiting())

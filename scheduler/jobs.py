@@ -39,6 +39,7 @@ def crawl_options(config: Config, dsn: str, **overrides) -> CrawlOptions:
         robots_ttl=config.robots_ttl,
         allowed_networks=config.allowed_networks,
         dedupe_window=config.dedupe_window,
+        alert_max_age=config.alert_max_age,
         max_sitemap_children=config.max_sitemap_children,
         max_sitemap_depth=config.max_sitemap_depth,
         max_sitemap_fetches=config.max_sitemap_fetches,

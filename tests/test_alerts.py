@@ -62,7 +62,7 @@ def store_page(conn: psycopg.Connection, tmp_path: Path, url: str, title: str, p
     """One page through the real pipeline (`wirewatch import`: extract, dedupe, store, enqueue)."""
     page = tmp_path / f"page-{abs(hash(url))}.html"
     page.write_text(article_html(title, published, topic), encoding="utf-8")
-    summary = import_files(conn, [page], [], url=url)
+    summary = import_files(conn, [page], [], url=url, alert_max_age=None)  # these pages are old news
     assert summary.outcomes["stored"] + summary.outcomes["copies"] == 1, summary
     article_id = conn.execute("SELECT id FROM articles WHERE url = %s", (url,)).fetchone()[0]
     conn.commit()
@@ -165,6 +165,39 @@ def test_a_syndicated_copy_folds_into_the_original_alert(conn, drainer, webhook,
     assert entry.title == "Kuril islands talks resume" and entry.link == "https://www.kyodo.test/news/1"
     assert "Also carried by: japantoday.test" in entry.summary
     assert feed.feed.title == "wirewatch: kuril"
+
+
+def test_old_news_raises_no_alert_and_an_import_can_raise_none(conn, tmp_path: Path) -> None:
+    """A backfill is not news: an article published more than alerts.max_age_days ago raises no
+    alert, a recent one does, and --no-alerts (alerts=False) raises none at all."""
+    watch(conn, "kuril", "kuril", ["json://127.0.0.1:9/hook"])
+    stories = {
+        "old": "Fishermen from Nemuro asked for a new deal on the waters around the Kuril Islands, "
+               "after the old agreement lapsed and boats stayed in port through the winter.",
+        "new": "A delegation of former residents of the Kuril Islands met officials in Sapporo to ask "
+               "that grave visits resume before the summer, the first such meeting in two years.",
+        "quiet": "Scientists counted fewer sea lions on the Kuril Islands this year, a survey published "
+                 "by the regional museum found, and blamed warmer currents for the decline.",
+    }
+
+    def imported(name: str, published: datetime, **options) -> int:
+        page = tmp_path / f"{name}.html"
+        body = "".join(f"<p>{stories[name]} ({i})</p>" for i in range(1, 4))
+        page.write_text(f'<!doctype html><html lang="en"><head><title>Kuril {name}</title>'
+                        f'<meta property="article:published_time" content="{published.isoformat()}"></head>'
+                        f"<body><article><h1>Kuril {name}</h1>{body}</article></body></html>", encoding="utf-8")
+        import_files(conn, [page], [], url=f"https://www.{name}.test/news/1", **options)
+        conn.commit()
+        [(copy_of, alerts)] = conn.execute(
+            "SELECT r.copy_of, count(a.id) FROM articles r LEFT JOIN alerts a ON a.article_id = r.id "
+            "WHERE r.url = %s GROUP BY r.copy_of", (f"https://www.{name}.test/news/1",)).fetchall()
+        assert copy_of is None  # an original: a copy would raise nothing whatever its age
+        return alerts
+
+    now = datetime.now(timezone.utc)
+    assert imported("old", now - timedelta(days=30), alert_max_age=timedelta(days=2)) == 0
+    assert imported("new", now - timedelta(hours=3), alert_max_age=timedelta(days=2)) == 1
+    assert imported("quiet", now - timedelta(hours=1), alerts=False) == 0
 
 
 def test_an_earlier_original_arriving_late_raises_no_second_alert(conn, drainer, webhook, tmp_path: Path) -> None:

@@ -71,8 +71,11 @@ def test_manifest_article(entry: dict[str, Any] | None) -> None:
         # A caption can open the first sentence ("Russian Foreign Minister Sergey Lavrov").
         if caption not in entry["first_sentence"]:
             assert caption not in article.text, f"caption kept: {caption!r}"
-    if "paragraphs" in entry:
-        assert article.text.count("\n\n") + 1 == entry["paragraphs"]
+    if "paragraphs" in entry:  # the body's, from its first sentence to its last
+        body = article.text[article.text.index(entry["first_sentence"]):]
+        assert body.count("\n\n") + 1 == entry["paragraphs"]
+    if "dek" in entry:  # a visible standfirst opens the text
+        assert article.text.startswith(entry["dek"] + "\n\n")
     assert article.title == entry["title"]
     assert article.authors == tuple(entry.get("authors", []))
     if entry.get("published"):

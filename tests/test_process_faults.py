@@ -69,7 +69,8 @@ class Run:
         self.log = tmp / "daemon.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")} | {
             "WIREWATCH_HOME": str(tmp / "home"), "WIREWATCH_DATABASE_URL": dsn,
-            "WIREWATCH_CRAWL_ALLOWED_NETWORKS": LOOPBACK}
+            "WIREWATCH_CRAWL_ALLOWED_NETWORKS": LOOPBACK,
+            "WIREWATCH_ALERTS_MAX_AGE_DAYS": "36500"}  # the replay's news is years old
         with psycopg.connect(dsn) as conn:
             add_watch(conn, build_watch("islands", QUERY, [self.webhook.url()]))
             conn.commit()

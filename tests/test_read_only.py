@@ -37,7 +37,8 @@ def setup_archive(home: Path, tmp_path: Path, cli_env: dict, webhook) -> tuple[P
     outlets = tmp_path / "outlets.toml"
     outlets.write_text(OUTLET, encoding="utf-8")
     first, second = tmp_path / "a.toml", tmp_path / "b.toml"
-    first.write_text(f'[outlets]\npath = "{outlets}"\n' + watch_table(webhook, "all", "kuril")
+    # [alerts]: the imported page is from 2024, news for this test
+    first.write_text(f'[outlets]\npath = "{outlets}"\n[alerts]\nmax_age_days = 36500\n' + watch_table(webhook, "all", "kuril")
                      + watch_table(webhook, "quiet", "volcano"), encoding="utf-8")
     second.write_text(f'[outlets]\npath = "{outlets}"\n' + watch_table(webhook, "other", "budget"), encoding="utf-8")
     page = tmp_path / "kuril.html"

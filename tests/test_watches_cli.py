@@ -59,7 +59,9 @@ def test_config_file_watches_import_delivery_test_feed_and_alerts(cli_env, webho
         f'channels = ["{webhook.url("/budget")}"]\n', encoding="utf-8")
     page = tmp_path / "kuril.html"
     page.write_text(article_html("Kuril islands talks resume", "2024-01-10T08:00:00+09:00", "kuril"))
-    imported = wirewatch("import", str(page), "--url", "https://www.kyodo.test/news/1", env=cli_env)
+    # a 2024 page: alerts.max_age_days is raised so that it counts as news
+    imported = wirewatch("import", str(page), "--url", "https://www.kyodo.test/news/1",
+                         env={**cli_env, "WIREWATCH_ALERTS_MAX_AGE_DAYS": "36500"})
     assert imported.returncode == 0, imported.stderr
     assert "Alerts: 1 alert deliveries sent in 1 messages." in imported.stderr
     [message] = webhook.wait_for(1)
@@ -134,8 +136,10 @@ def test_the_daemon_delivers_alerts_as_it_crawls(replay, cli_env, webhook, tmp_p
     outlets.write_text(outlets_toml(replay.bases))
     added = wirewatch("watch", "add", "lavrov", "--query", "Lavrov", "--channel", webhook.url(), env=cli_env)
     assert added.returncode == 0, added.stderr
+    # the replay's news is from 2019-2024: alerts.max_age_days is raised so that it counts as news
     process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--outlets", str(outlets), "run"],
-                               env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env={**cli_env, "WIREWATCH_ALERTS_MAX_AGE_DAYS": "36500"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         messages = webhook.wait_for(2, timeout=90)
         assert len(messages) >= 2 and all(m["title"].startswith("[lavrov] New: ") for m in messages)
