@@ -172,11 +172,11 @@ def test_a_failed_import_keeps_what_it_committed_and_a_rerun_completes_it(templa
 
             original = ingest.outbox.article_stored
 
-            def failing(conn_, article_id, now=None):
+            def failing(conn_, article_id, *args, **kwargs):
                 calls["n"] += 1
                 if calls["n"] == 4:
                     conn_.execute("SELECT 1/0")  # a database error inside the store
-                return original(conn_, article_id, now)
+                return original(conn_, article_id, *args, **kwargs)
 
             ingest.outbox.article_stored = failing
             try:
