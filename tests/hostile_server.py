@@ -298,6 +298,9 @@ class HostileServer:
                              if kind == "octet" else "image/png")
         if head == "binary":
             return self.send(h, 200, bytes(range(256)) * 64, "text/html")
+        if head == "deep":  # the story under 300 wrapping divs: past libxml2's default 256 levels
+            body = article_html(int(parts[1])).replace(b"<body>", b"<body>" + b"<div>" * 300)
+            return self.send(h, 200, body.replace(b"</body>", b"</div>" * 300 + b"</body>"))
         if head == "bad-utf8":
             body = article_html(int(parts[1]), "Invalid bytes in the lighthouse log").replace(b"gulls", b"gu\xff\xfells")
             return self.send(h, 200, body)

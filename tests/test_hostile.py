@@ -49,6 +49,7 @@ STORED = {
     "/bad-utf8/10": ("/bad-utf8/10", "northern lighthouse"),
     "/sjis": ("/sjis", "北方領土問題をめぐる交渉を再開"),
     "/eucjp": ("/eucjp", "北方領土問題をめぐる交渉を再開"),
+    "/deep/11": ("/deep/11", "northern lighthouse"),  # 300 levels of nesting (issue 19 item 7)
 }
 BAD_DOCUMENTS = ["malformed.xml", "truncated.xml", "empty.xml", "laughs.xml", "xxe.xml"]
 SOURCE_FAULTS = {
