@@ -31,7 +31,6 @@ from crawler.clean import (
     headlines,
     link_text_share,
     link_texts,
-    select,
     text_weight,
     trim_link_tail,
     with_standfirst,
